@@ -1,0 +1,1 @@
+"""dulieuso: the provincial data platform (dữ liệu số)."""

@@ -1,0 +1,5 @@
+"""agencies api routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""agencies views routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

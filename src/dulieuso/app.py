@@ -1,0 +1,198 @@
+"""The ASGI application: ``create_app(settings)`` mounts every domain's routes explicitly."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from dulieuso.agencies import api as agencies_api
+from dulieuso.agencies import views as agencies_views
+from dulieuso.audit import api as audit_api
+from dulieuso.audit import views as audit_views
+from dulieuso.audit.service import install_guard
+from dulieuso.auth import api as auth_api
+from dulieuso.auth import views as auth_views
+from dulieuso.config import Settings, get_settings
+from dulieuso.db import make_engine, make_sessionmaker
+from dulieuso.errors import DomainError, Invalid
+from dulieuso.i18n import Msg
+from dulieuso.migrate import upgrade
+from dulieuso.notifications import api as notifications_api
+from dulieuso.notifications import views as notifications_views
+from dulieuso.ops import api as ops_api
+from dulieuso.ops.middleware import BodyLimitMiddleware, Metrics, RequestContextMiddleware, configure_logging
+from dulieuso.policy import api as policy_api
+from dulieuso.policy import views as policy_views
+from dulieuso.web import views as web_views
+from dulieuso.web.deps import get_lang
+
+log = logging.getLogger("dulieuso")
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+API_PREFIX = "/api/v1"
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/healthz", "/metrics")):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _error_response(request: Request, error: DomainError) -> Response:
+    if _wants_json(request):
+        headers = {"Retry-After": "60"} if error.status == 429 else None
+        return JSONResponse(error.body(), status_code=error.status, headers=headers)
+    from dulieuso.web.templating import render
+
+    lang = get_lang(request)
+    if error.status == 401 and request.method == "GET":
+        from fastapi.responses import RedirectResponse
+
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+    return render(
+        request,
+        "errors/error.html",
+        {
+            "status": error.status,
+            "message": error.message.render(lang),
+            "fields": {k: [m.render(lang) for m in v] for k, v in error.fields.items()},
+        },
+        status_code=error.status,
+    )
+
+
+def _validation_fields(exc: RequestValidationError) -> tuple[dict[str, list[Msg]], bool]:
+    fields: dict[str, list[Msg]] = {}
+    malformed = False
+    for err in exc.errors():
+        kind = err.get("type", "")
+        if kind in {"json_invalid", "json_type"}:
+            malformed = True
+            continue
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header", "form")]
+        name = ".".join(loc) or "body"
+        if kind == "missing":
+            message = Msg("This field is required.")
+        elif kind.endswith("_parsing") or kind.endswith("_type") or kind == "uuid_parsing":
+            message = Msg("Wrong type of value.")
+        elif kind in {"string_too_long", "too_long"}:
+            message = Msg("The value is too long.")
+        elif kind in {"string_too_short", "too_short"}:
+            message = Msg("The value is too short.")
+        elif kind == "extra_forbidden":
+            message = Msg("Unknown field.")
+        else:
+            message = Msg("Invalid value: {detail}", detail=err.get("msg", ""))
+        fields.setdefault(name, []).append(message)
+    return fields, malformed
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        return _error_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        fields, malformed = _validation_fields(exc)
+        if malformed:
+            from dulieuso.errors import BadRequest
+
+            return _error_response(
+                request, BadRequest(Msg("The request body is not valid JSON."), code="malformed_json")
+            )
+        return _error_response(request, Invalid(fields=fields))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            error: DomainError = DomainError(Msg("Page or resource not found."), code="not_found")
+            error.status = 404
+        elif exc.status_code == 405:
+            error = DomainError(Msg("This method is not allowed here."), code="method_not_allowed")
+            error.status = 405
+        else:
+            error = DomainError(Msg("The request could not be handled."), code="http_error")
+            error.status = exc.status_code
+        return _error_response(request, error)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        error = DomainError(Msg("An internal error occurred. It has been logged."), code="internal_error")
+        error.status = 500
+        return _error_response(request, error)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    session_factory: sessionmaker[Session] | None = None,
+    migrate: bool = True,
+) -> FastAPI:
+    """Build the platform. Tests pass their own ``session_factory`` (savepoint-isolated)."""
+    settings = settings or get_settings()
+    settings.ensure_data_dir()
+    configure_logging(settings.log_level)
+    install_guard()
+    if session_factory is None:
+        engine = make_engine(settings.effective_database_url)
+        if migrate:
+            upgrade(engine)
+        session_factory = make_sessionmaker(engine)
+
+    app = FastAPI(
+        title="dulieuso API",
+        version=_version(),
+        description="Nền tảng quản lý, kết nối và chia sẻ dữ liệu số — JSON API.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.sessionmaker = session_factory
+    app.state.engine = session_factory.kw["bind"]
+    metrics = Metrics()
+    app.state.metrics = metrics
+
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    for module in (auth_api, agencies_api, policy_api, audit_api, notifications_api):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(ops_api.router)
+    for module in (web_views, auth_views, agencies_views, policy_views, audit_views, notifications_views):
+        app.include_router(module.router)
+
+    @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{API_PREFIX}/openapi.json",
+            title="dulieuso API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, large_prefixes=())
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dulieuso")
+    except PackageNotFoundError:
+        return "0.0.0"

@@ -1,0 +1,5 @@
+"""audit api routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

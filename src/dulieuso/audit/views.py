@@ -1,0 +1,5 @@
+"""audit views routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

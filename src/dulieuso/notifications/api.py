@@ -1,0 +1,5 @@
+"""notifications api routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

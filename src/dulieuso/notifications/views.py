@@ -1,0 +1,5 @@
+"""notifications views routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""policy api routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""policy views routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
