@@ -164,6 +164,10 @@ def create_app(
     app.state.engine = session_factory.kw["bind"]
     metrics = Metrics()
     app.state.metrics = metrics
+    if settings.demo:
+        from dulieuso.demo import DEMO_ACCOUNTS
+
+        app.state.demo_accounts = DEMO_ACCOUNTS
 
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,0 +1,65 @@
+"""Demo mode: the Lai Châu demo data and one account per role (printed at start)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from dulieuso.agencies import service as agencies
+from dulieuso.auth import service as auth
+from dulieuso.auth.labels import ROLE_LABELS
+from dulieuso.auth.models import Role
+from dulieuso.auth.permissions import SYSTEM
+from dulieuso.policy import service as policy
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: Role
+    email: str
+    password: str
+    full_name: str
+    agency_code: str | None
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+
+#: Demo-only credentials, listed in the README. Never used outside ``dulieuso demo``.
+DEMO_ACCOUNTS = (
+    DemoAccount(Role.PLATFORM_ADMIN, "quantri@demo.laichau.vn", "demo-quantri-2026", "Quản trị nền tảng (Sở KH&CN)", "LCU-SKHCN"),
+    DemoAccount(Role.AGENCY_ADMIN, "quantri.stc@demo.laichau.vn", "demo-stc-2026", "Quản trị Sở Tài chính", "LCU-STC"),
+    DemoAccount(Role.AGENCY_EDITOR, "bientap.stc@demo.laichau.vn", "demo-bientap-2026", "Biên tập viên Sở Tài chính", "LCU-STC"),
+    DemoAccount(Role.AGENCY_APPROVER, "pheduyet.stc@demo.laichau.vn", "demo-pheduyet-2026", "Lãnh đạo phê duyệt Sở Tài chính", "LCU-STC"),
+    DemoAccount(Role.CONSUMER_SYSTEM, "hethong.snnmt@demo.laichau.vn", "demo-hethong-2026", "Hệ thống một cửa Sở NN&MT", "LCU-SNNMT"),
+    DemoAccount(Role.CITIZEN, "congdan@demo.laichau.vn", "demo-congdan-2026", "Nguyễn Thị Dân", None),
+)
+
+
+def load(session: Session) -> dict[str, int]:
+    """Load the demo data once; running it again changes nothing."""
+    counts = {
+        "policies": policy.seed(session, SYSTEM),
+        "agencies": agencies.load_demo(session, SYSTEM),
+    }
+    created = 0
+    for account in DEMO_ACCOUNTS:
+        if auth.find_user_by_email(session, account.email) is not None:
+            continue
+        agency_id = agencies.get_by_code(session, account.agency_code).id if account.agency_code else None
+        auth.create_user(
+            session,
+            SYSTEM,
+            auth.NewUser(
+                email=account.email,
+                full_name=account.full_name,
+                role=account.role,
+                password=account.password,
+                agency_id=agency_id,
+            ),
+        )
+        created += 1
+    counts["users"] = created
+    return counts
