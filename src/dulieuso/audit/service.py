@@ -53,6 +53,21 @@ class EventTag(StrEnum):
     CALENDAR_DAY_DELETE = "policy:calendar_day:delete"
 
 
+#: Every tag enum in use: EventTag here, plus each domain's own (``register_tags``).
+TAG_ENUMS: list[type[StrEnum]] = [EventTag]
+
+
+def register_tags(tags: type[StrEnum]) -> type[StrEnum]:
+    """Add a domain's audit tags (documented in docs/audit.md or docs/<domain>.md)."""
+    if tags not in TAG_ENUMS:
+        TAG_ENUMS.append(tags)
+    return tags
+
+
+def all_tags() -> list[str]:
+    return [tag.value for enum_ in TAG_ENUMS for tag in enum_]
+
+
 class AuditMissing(RuntimeError):
     """A commit wrote audited objects without recording an audit event about them."""
 

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from dulieuso.audit import service
-from dulieuso.audit.service import EventTag
 from dulieuso.errors import Invalid
 from dulieuso.web.deps import DbDep, LoginDep
 from dulieuso.web.templating import render
@@ -54,7 +53,7 @@ def audit_page(
             "limit": query.limit,
             "filters": filters,
             "query_string": urlencode(filters),
-            "tags": [t.value for t in EventTag],
+            "tags": service.all_tags(),
         },
         json_alternate="/api/v1/audit?" + urlencode(filters),
     )

@@ -67,8 +67,11 @@ _STAFF = {Role.AGENCY_ADMIN, Role.AGENCY_EDITOR, Role.AGENCY_APPROVER}
 _EVERYONE = set(Role)
 _SIGNED_IN = set(Role) - {Role.ANONYMOUS}
 
-#: action -> (roles allowed on any object, roles allowed only inside their own agency)
-RULES: dict[Action, tuple[frozenset[Role], frozenset[Role]]] = {
+Rule = tuple[frozenset[Role], frozenset[Role]]
+
+#: action -> (roles allowed on any object, roles allowed only inside their own agency).
+#: Each later domain adds its own actions with ``register`` (its own StrEnum).
+RULES: dict[StrEnum, Rule] = {
     Action.AGENCY_VIEW: (frozenset(_EVERYONE), frozenset()),
     Action.AGENCY_CREATE: (frozenset({Role.PLATFORM_ADMIN}), frozenset()),
     Action.AGENCY_UPDATE: (frozenset({Role.PLATFORM_ADMIN}), frozenset({Role.AGENCY_ADMIN})),
@@ -91,9 +94,30 @@ RULES: dict[Action, tuple[frozenset[Role], frozenset[Role]]] = {
     Action.AUDIT_EXPORT: (frozenset({Role.PLATFORM_ADMIN}), frozenset()),
     Action.NOTIFICATION_READ_OWN: (frozenset(_SIGNED_IN), frozenset()),
 }
+_BY_VALUE: dict[str, StrEnum] = {action.value: action for action in RULES}
+
+#: Role groups for domains that register their own rules.
+STAFF = frozenset(_STAFF)
+EVERYONE = frozenset(_EVERYONE)
+SIGNED_IN = frozenset(_SIGNED_IN)
 
 
-def can(actor: Actor, action: Action, agency_id: uuid.UUID | None = None) -> bool:
+def register(rules: dict[StrEnum, Rule]) -> None:
+    """Add a domain's actions to the table (called when the domain's module is imported)."""
+    for action, rule in rules.items():
+        existing = _BY_VALUE.get(action.value)
+        if existing is not None and existing is not action:
+            raise ValueError(f"permission action {action.value!r} is registered twice")
+        RULES[action] = rule
+        _BY_VALUE[action.value] = action
+
+
+def action_named(value: str) -> StrEnum:
+    """The action whose value is ``value`` (templates ask by name: ``can("agency.update")``)."""
+    return _BY_VALUE[value]
+
+
+def can(actor: Actor, action: StrEnum, agency_id: uuid.UUID | None = None) -> bool:
     """May ``actor`` do ``action`` on an object owned by ``agency_id`` (None: not owned)?"""
     anywhere, own_only = RULES[action]
     if actor.role in anywhere:
@@ -103,7 +127,7 @@ def can(actor: Actor, action: Action, agency_id: uuid.UUID | None = None) -> boo
     return False
 
 
-def require(actor: Actor, action: Action, agency_id: uuid.UUID | None = None) -> None:
+def require(actor: Actor, action: StrEnum, agency_id: uuid.UUID | None = None) -> None:
     if can(actor, action, agency_id):
         return
     if not actor.is_authenticated:

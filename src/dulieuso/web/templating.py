@@ -11,7 +11,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, se
 from markupsafe import Markup
 
 from dulieuso import i18n
-from dulieuso.auth.permissions import ANONYMOUS, Action, Actor, can
+from dulieuso.auth.permissions import ANONYMOUS, Actor, action_named, can
 from dulieuso.web.deps import CSRF_COOKIE, csrf_token, get_lang
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -98,7 +98,7 @@ def render(
         "request": request,
         "lang": lang,
         "actor": actor,
-        "can": lambda action, agency_id=None: can(actor, Action(action), agency_id),
+        "can": lambda action, agency_id=None: can(actor, action_named(action), agency_id),
         "csrf_token": csrf_token(request),
         "settings": settings,
         "unread_count": getattr(request.state, "unread_count", 0),
