@@ -20,6 +20,8 @@ from dulieuso.audit import views as audit_views
 from dulieuso.audit.service import install_guard
 from dulieuso.auth import api as auth_api
 from dulieuso.auth import views as auth_views
+from dulieuso.catalog import api as catalog_api
+from dulieuso.catalog import views as catalog_views
 from dulieuso.config import Settings, get_settings
 from dulieuso.db import make_engine, make_sessionmaker
 from dulieuso.errors import DomainError, Invalid
@@ -27,10 +29,16 @@ from dulieuso.i18n import Msg
 from dulieuso.migrate import upgrade
 from dulieuso.notifications import api as notifications_api
 from dulieuso.notifications import views as notifications_views
+from dulieuso.datastore import api as datastore_api
+from dulieuso.datastore import views as datastore_views
+from dulieuso.opendata import api as opendata_api
+from dulieuso.opendata import views as opendata_views
 from dulieuso.ops import api as ops_api
 from dulieuso.ops.middleware import BodyLimitMiddleware, Metrics, RequestContextMiddleware, configure_logging
 from dulieuso.policy import api as policy_api
 from dulieuso.policy import views as policy_views
+from dulieuso.sharing import api as sharing_api
+from dulieuso.sharing import views as sharing_views
 from dulieuso.web import views as web_views
 from dulieuso.web.deps import get_lang
 
@@ -172,10 +180,18 @@ def create_app(
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    for module in (auth_api, agencies_api, policy_api, audit_api, notifications_api):
+    api_modules = (
+        auth_api, agencies_api, policy_api, audit_api, notifications_api,
+        catalog_api, opendata_api, datastore_api, sharing_api,
+    )
+    for module in api_modules:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ops_api.router)
-    for module in (web_views, auth_views, agencies_views, policy_views, audit_views, notifications_views):
+    page_modules = (
+        web_views, auth_views, agencies_views, policy_views, audit_views, notifications_views,
+        catalog_views, opendata_views, datastore_views, sharing_views,
+    )
+    for module in page_modules:
         app.include_router(module.router)
 
     @app.get(f"{API_PREFIX}/docs", include_in_schema=False)

@@ -21,17 +21,20 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the schema to the newest revision of every domain's branch."""
+    command.upgrade(alembic_config(engine), "heads")
 
 
-def head_revision(engine: Engine) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+def head_revision(engine: Engine) -> str:
+    """The newest revisions, comma-separated (domains may branch from a common base)."""
+    heads = ScriptDirectory.from_config(alembic_config(engine)).get_heads()
+    return ",".join(sorted(heads))
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def is_current(engine: Engine) -> bool:

@@ -1,0 +1,5 @@
+"""catalog api routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""datastore api routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

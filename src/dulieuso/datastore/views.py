@@ -1,0 +1,5 @@
+"""datastore views routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""opendata api routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""opendata views routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

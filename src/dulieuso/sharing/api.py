@@ -1,0 +1,5 @@
+"""sharing api routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

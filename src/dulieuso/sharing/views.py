@@ -1,0 +1,5 @@
+"""sharing views routes."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
