@@ -1,48 +1,32 @@
-"""Every table, imported in one place so Alembic and tests see the whole schema."""
+"""Every table, imported in one place so Alembic and tests see the whole schema.
 
-from dulieuso.agencies.models import Agency, FocalPoint
-from dulieuso.audit.models import AuditEvent
-from dulieuso.auth.models import ApiToken, LoginThrottle, User, UserSession
-from dulieuso.catalog.models import (
-    CatalogIssue,
-    CategoryAvailability,
-    CodeList,
-    CodeListItem,
-    CodeListVersion,
-    DataCategory,
-    Database,
-    DataElement,
-    InformationSystem,
-    ListReview,
-    ReviewComment,
-)
+Each domain keeps its tables in ``<domain>/models.py``; importing them here registers
+them on ``Base.metadata``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
 from dulieuso.db import Base
-from dulieuso.notifications.models import Notification
-from dulieuso.policy.models import CalendarDay, Policy
+
+DOMAINS = (
+    "auth",
+    "agencies",
+    "audit",
+    "policy",
+    "notifications",
+    "catalog",
+    "opendata",
+    "datastore",
+    "sharing",
+    "quality",
+    "oversight",
+)
+
+for _domain in DOMAINS:
+    if (Path(__file__).parent / _domain / "models.py").exists():
+        importlib.import_module(f"dulieuso.{_domain}.models")
 
 metadata = Base.metadata
-
-__all__ = [
-    "CatalogIssue",
-    "CategoryAvailability",
-    "CodeList",
-    "CodeListItem",
-    "CodeListVersion",
-    "DataCategory",
-    "DataElement",
-    "Database",
-    "InformationSystem",
-    "ListReview",
-    "ReviewComment",
-    "Agency",
-    "ApiToken",
-    "AuditEvent",
-    "CalendarDay",
-    "FocalPoint",
-    "LoginThrottle",
-    "Notification",
-    "Policy",
-    "User",
-    "UserSession",
-    "metadata",
-]
