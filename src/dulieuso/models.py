@@ -25,8 +25,10 @@ DOMAINS = (
     "oversight",
 )
 
+_HERE = Path(__file__).parent
 for _domain in DOMAINS:
-    if (Path(__file__).parent / _domain / "models.py").exists():
-        importlib.import_module(f"dulieuso.{_domain}.models")
+    # A domain's tables live in models.py, and large domains may add <part>_models.py.
+    for _path in sorted((_HERE / _domain).glob("*models.py")):
+        importlib.import_module(f"dulieuso.{_domain}.{_path.stem}")
 
 metadata = Base.metadata
