@@ -451,12 +451,48 @@ class CellError:
 
 
 @dataclass
+class EntryRows:
+    """Where an entry came from: its row on the database sheet, and the element-sheet
+    rows of each category (first row) and element, in ``EntryData`` order."""
+
+    row: int
+    categories: list[int] = field(default_factory=list)
+    elements: list[list[int]] = field(default_factory=list)
+
+
+@dataclass
 class ParsedWorkbook:
-    """A parsed upload: the entries in file order, and how many rows each sheet had."""
+    """A parsed upload: the entries in file order, where each came from, and row counts."""
 
     entries: list[EntryData]
+    rows: dict[str, EntryRows] = field(default_factory=dict)
     database_rows: int = 0
     element_rows: int = 0
+
+    def locate(self, code: str, path: str) -> tuple[str, int, str]:
+        """``(sheet, row, column header)`` of a service error path of entry ``code``,
+        such as ``categories[1].elements[0].code_list`` or ``systems[2]``."""
+        rows = self.rows[code]
+        match = re.match(r"categories\[(\d+)\](?:\.elements\[(\d+)\])?\.?([\w.]*)", path)
+        if match is None:
+            key = re.sub(r"\[\d+\]$", "", path)
+            key = {"contact": "contact_name"}.get(key, key)
+            header = next((c.header for c in DATABASE_COLUMNS if c.key == key), DATABASE_COLUMNS[0].header)
+            return DATABASE_SHEET, rows.row, header
+        category, element, rest = int(match[1]), match[2], match[3]
+        if category >= len(rows.categories):
+            return DATABASE_SHEET, rows.row, DATABASE_COLUMNS[0].header
+        if element is not None and int(element) < len(rows.elements[category]):
+            key = rest or "name"
+            header = next((c.header for c in ELEMENT_COLUMNS if c.key == key), "Tên trường dữ liệu")
+            return ELEMENT_SHEET, rows.elements[category][int(element)], header
+        if rest.startswith("availability"):
+            user_type = rest.partition(".")[2] or UserType.PROVINCE_AGENCIES.value
+            header = USER_TYPE_HEADERS.get(UserType(user_type), "") if user_type in set(UserType) else ""
+            return ELEMENT_SHEET, rows.categories[category], header
+        key = {"description": "category_description"}.get(rest, "category")
+        header = next((c.header for c in ELEMENT_COLUMNS if c.key == key), "Hạng mục dữ liệu")
+        return ELEMENT_SHEET, rows.categories[category], header
 
 
 class ImportErrors(Invalid):
@@ -583,6 +619,8 @@ class _Reader:
             self.error(row, column, cell, Msg("the text is longer than {limit} characters.", limit=column.max_length))
         if column.key in {"code", "database", "owner_agency", "code_list"} and not _CODE.match(text):
             self.error(row, column, cell, Msg("invalid code '{value}' (letters, digits, . _ - / only, no spaces).", value=text[:60]))
+        if column.key in {"code", "database", "owner_agency"}:
+            text = text.upper()  # entry and agency codes are upper case (catalog.service.CODE_RE)
         return text
 
     def _int(self, row: int, column: Column, cell: str, raw: Any) -> Any:
@@ -619,7 +657,7 @@ class _Reader:
             return True
         if key in _FALSE:
             return False
-        self.error(row, column, cell, Msg("invalid value '{value}' (choose one of: {choices})", value=str(raw)[:60], choices=f"{YES}, {NO}"))
+        self.error(row, column, cell, Msg("invalid value '{value}' (choose one of: {choices})", value=str(raw)[:60], choices=YES + ", " + NO))
         return None
 
     def _enum(self, row: int, column: Column, cell: str, raw: Any) -> Any:
@@ -639,7 +677,7 @@ class _Reader:
         for part in parts:
             if not _CODE.match(part):
                 self.error(row, column, cell, Msg("invalid code '{value}' (letters, digits, . _ - / only, no spaces).", value=part[:60]))
-        return list(dict.fromkeys(parts))
+        return list(dict.fromkeys(p.upper() for p in parts))
 
 
 def _sheet_rows(
@@ -739,7 +777,10 @@ def parse_workbook(data: bytes, *, agency: str | None = None) -> ParsedWorkbook:
         errors.append(CellError(DATABASE_SHEET, 0, "", "", Msg("The sheet '{sheet}' has no data rows.", sheet=DATABASE_SHEET)))
         raise ImportErrors(errors)
 
+    if agency:
+        agency = agency.strip().upper()
     entries: dict[str, EntryData] = {}
+    locations: dict[str, EntryRows] = {}
     first_row: dict[str, int] = {}
     reader = _Reader(errors, DATABASE_SHEET, lookups)
     by_key = {c.key: c for c in DATABASE_COLUMNS}
@@ -760,6 +801,7 @@ def parse_workbook(data: bytes, *, agency: str | None = None) -> ParsedWorkbook:
             first_row[code] = number
         if not code or not values["name"]:
             continue
+        locations[code] = EntryRows(number)
         entries[code] = EntryData(
             code=code,
             name=values["name"],
@@ -769,7 +811,7 @@ def parse_workbook(data: bytes, *, agency: str | None = None) -> ParsedWorkbook:
 
     reader = _Reader(errors, ELEMENT_SHEET, lookups)
     by_key = {c.key: c for c in ELEMENT_COLUMNS}
-    categories: dict[tuple[str, str], tuple[CategoryData, int, dict[str, Any]]] = {}
+    categories: dict[tuple[str, str], tuple[CategoryData, int, dict[str, Any], int]] = {}
     element_rows: dict[tuple[str, str, str], int] = {}
     for number, raw, refs in el_rows:
         values = {key: reader.value(number, by_key[key], refs[key], raw[key]) for key in by_key}
@@ -795,9 +837,12 @@ def parse_workbook(data: bytes, *, agency: str | None = None) -> ParsedWorkbook:
                 },
             )
             entry.categories.append(category)
-            categories[(code, category_name)] = (category, number, category_values)
+            locations[code].categories.append(number)
+            locations[code].elements.append([])
+            index = len(entry.categories) - 1
+            categories[(code, category_name)] = (category, number, category_values, index)
         else:
-            category, first, first_values = known
+            category, first, first_values, index = known
             for key in _CATEGORY_KEYS:
                 if category_values[key] not in (None, "") and category_values[key] != first_values[key]:
                     reader.error(number, by_key[key], refs[key], Msg(
@@ -814,6 +859,7 @@ def parse_workbook(data: bytes, *, agency: str | None = None) -> ParsedWorkbook:
             if raw["data_type"] in (None, ""):
                 reader.error(number, by_key["data_type"], refs["data_type"], Msg("a value is required."))
             continue
+        locations[code].elements[index].append(number)
         category.elements.append(ElementData(
             name=element_name,
             data_type=values["data_type"],
@@ -828,7 +874,7 @@ def parse_workbook(data: bytes, *, agency: str | None = None) -> ParsedWorkbook:
     if errors:
         errors.sort(key=lambda e: (e.sheet != DATABASE_SHEET, e.row))
         raise ImportErrors(errors)
-    return ParsedWorkbook(list(entries.values()), database_rows=len(db_rows), element_rows=len(el_rows))
+    return ParsedWorkbook(list(entries.values()), locations, database_rows=len(db_rows), element_rows=len(el_rows))
 
 
 # -- comparing -----------------------------------------------------------------------

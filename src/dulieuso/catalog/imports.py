@@ -1,0 +1,309 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Spreadsheet import of catalog entries: plan (preview), stage between preview and
+confirm, and apply, all or nothing.
+
+``plan_import`` parses the file (``spreadsheet.parse_workbook``), runs the catalog's own
+validation (``service.validate``) on every entry and maps each error back to its row
+and column, then compares each entry with what is saved now: *create*, *update* (with
+the changed fields) or *unchanged*. ``apply_import`` does the same checks again and
+saves every entry through ``service.save_entry`` inside one SAVEPOINT: a single failure
+rolls all of it back and nothing is saved.
+
+Between the preview page and the confirmation the upload waits in the storage folder
+under a random id, bound to the user who sent it and kept for at most an hour
+(``stage`` / ``take_staged``). Pages, the JSON API and the CLI all call these functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dulieuso.agencies.models import Agency, FocalPoint
+from dulieuso.auth.permissions import Actor, require
+from dulieuso.catalog import service
+from dulieuso.catalog.permissions import CatalogAction
+from dulieuso.catalog.spreadsheet import (
+    DATABASE_COLUMNS,
+    DATABASE_SHEET,
+    CellError,
+    Change,
+    ImportErrors,
+    ParsedWorkbook,
+    comparable,
+    comparable_dict,
+    diff_entries,
+    parse_workbook,
+)
+from dulieuso.errors import DomainError, Forbidden, NotFound
+from dulieuso.i18n import Msg
+
+#: How long a staged upload waits for its confirmation.
+STAGE_SECONDS = 3600
+STAGE_FOLDER = "catalog-imports"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+
+
+@dataclass
+class PlannedEntry:
+    """What importing one entry would do."""
+
+    code: str
+    name: str
+    action: str  # create | update | unchanged
+    row: int
+    changes: list[Change] = field(default_factory=list)
+    notices: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "action": self.action,
+            "row": self.row,
+            "changes": [{"field": c.path, "before": c.before, "after": c.after} for c in self.changes],
+            "notices": self.notices,
+        }
+
+
+@dataclass
+class ImportPlan:
+    agency: str
+    entries: list[PlannedEntry]
+    database_rows: int
+    element_rows: int
+
+    def counts(self) -> dict[str, int]:
+        counts = {"create": 0, "update": 0, "unchanged": 0}
+        for entry in self.entries:
+            counts[entry.action] += 1
+        return counts
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "agency": self.agency,
+            "counts": self.counts(),
+            "database_rows": self.database_rows,
+            "element_rows": self.element_rows,
+            "entries": [e.as_dict() for e in self.entries],
+        }
+
+
+@dataclass
+class ImportResult:
+    agency: str
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "agency": self.agency,
+            "counts": {"create": len(self.created), "update": len(self.updated), "unchanged": len(self.unchanged)},
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+        }
+
+
+Progress = Callable[[int, int], None]
+
+
+def _agency(session: Session, actor: Actor, code: str) -> Agency:
+    agency = session.scalar(select(Agency).where(Agency.code == (code or "").strip().upper()))
+    if agency is None:
+        raise NotFound(Msg("Agency {code} not found.", code=code), code="agency_not_found")
+    require(actor, CatalogAction.EDIT, agency.id)
+    return agency
+
+
+def _focal_contact(session: Session, agency: Agency) -> dict[str, Any]:
+    point = session.scalar(select(FocalPoint).where(FocalPoint.agency_id == agency.id, FocalPoint.valid_to.is_(None)))
+    if point is None:
+        return {"contact_name": None, "contact_email": None, "contact_phone": None}
+    return {"contact_name": point.full_name or None, "contact_email": point.email or None, "contact_phone": point.phone or None}
+
+
+def _incoming(session: Session, parsed_entry: Any, agency: Agency) -> dict[str, Any]:
+    """The entry as it would be saved: the service fills an empty contact with the focal
+    point and marks personal data when any element holds it."""
+    data = comparable(parsed_entry)
+    if not any(data.get(k) for k in ("contact_name", "contact_email", "contact_phone")):
+        data.update(_focal_contact(session, agency))
+    data["contains_personal_data"] = bool(data.get("contains_personal_data")) or any(
+        e.get("is_personal_data") for c in data["categories"] for e in c["elements"]
+    )
+    return data
+
+
+def _check(session: Session, parsed: ParsedWorkbook, agency: Agency) -> list[PlannedEntry]:
+    """Validate every entry like the service does; raise located errors, else plan."""
+    errors: list[CellError] = []
+    planned: list[PlannedEntry] = []
+
+    def located(code: str, path: str, message: Msg) -> CellError:
+        sheet, row, column = parsed.locate(code, path)
+        text = Msg("Row {row}, column '{column}': {problem}", row=row, column=column, problem=message)
+        return CellError(sheet, row, column, "", text)
+
+    for entry in parsed.entries:
+        rows = parsed.rows[entry.code]
+        existing = service.find(session, entry.code)
+        if existing is not None and existing.owner_agency_id != agency.id:
+            errors.append(located(entry.code, "code", Msg(
+                "the code '{code}' belongs to a database of another agency.", code=entry.code)))
+            continue
+        field_errors, notices, _agency_found, _lists, _systems = service.validate(session, entry)
+        for path, messages in field_errors.items():
+            errors.extend(located(entry.code, path, message) for message in messages)
+        notice_list = []
+        for notice in notices:
+            sheet, row, column = parsed.locate(entry.code, notice.field)
+            notice_list.append({"sheet": sheet, "row": row, "column": column,
+                                "message": notice.message.vi, "message_en": notice.message.en})
+        after = _incoming(session, entry, agency)
+        if existing is None:
+            planned.append(PlannedEntry(entry.code, entry.name, "create", rows.row, notices=notice_list))
+            continue
+        before = comparable_dict(service.to_dict(session, existing))
+        changes = diff_entries(before, after)
+        planned.append(PlannedEntry(entry.code, entry.name, "update" if changes else "unchanged", rows.row,
+                                    changes=changes, notices=notice_list))
+    if errors:
+        errors.sort(key=lambda e: (e.sheet != DATABASE_SHEET, e.row))
+        raise ImportErrors(errors)
+    return planned
+
+
+def plan_import(session: Session, actor: Actor, data: bytes, agency_code: str) -> tuple[ParsedWorkbook, ImportPlan]:
+    """Parse and check an upload for ``agency_code``; what it would create and change."""
+    agency = _agency(session, actor, agency_code)
+    parsed = parse_workbook(data, agency=agency.code)
+    planned = _check(session, parsed, agency)
+    return parsed, ImportPlan(agency.code, planned, parsed.database_rows, parsed.element_rows)
+
+
+def apply_import(
+    session: Session, actor: Actor, data: bytes, agency_code: str, *, progress: Progress | None = None
+) -> ImportResult:
+    """Save every entry of the upload, or none: the caller commits.
+
+    The entries are checked again (the catalog may have changed since the preview),
+    then saved in one SAVEPOINT; the first failure rolls back all of them.
+    """
+    parsed, plan = plan_import(session, actor, data, agency_code)
+    result = ImportResult(plan.agency, [], [], [])
+    total = len(parsed.entries)
+    with session.begin_nested():  # leaving it by an exception rolls every entry back
+        for done, entry in enumerate(parsed.entries, start=1):
+            try:
+                saved = service.save_entry(session, actor, entry, mode="upsert")
+            except DomainError as error:
+                row = parsed.rows[entry.code].row
+                header = DATABASE_COLUMNS[0].header
+                raise ImportErrors([CellError(DATABASE_SHEET, row, header, "", Msg(
+                    "Row {row}, column '{column}': {problem}", row=row, column=header, problem=error.message,
+                ))]) from error
+            bucket = result.created if saved.created else result.updated if saved.changed else result.unchanged
+            bucket.append(entry.code)
+            if progress is not None:
+                progress(done, total)
+    return result
+
+
+# -- staging an upload between preview and confirmation ---------------------------------
+
+
+def _owner(actor: Actor) -> str:
+    return str(actor.user_id or actor.email or "")
+
+
+def _folder(storage_dir: Path) -> Path:
+    folder = storage_dir / STAGE_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def purge_expired(storage_dir: Path, now: float | None = None) -> int:
+    """Delete staged uploads older than an hour; how many were deleted."""
+    now = now or time.time()
+    removed = 0
+    for path in _folder(storage_dir).glob("*.json"):
+        try:
+            meta = json.loads(path.read_text())
+            expired = now - float(meta.get("created", 0)) > STAGE_SECONDS
+        except (OSError, ValueError):
+            expired = True
+        if expired:
+            path.unlink(missing_ok=True)
+            path.with_suffix(".xlsx").unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def stage(storage_dir: Path, actor: Actor, data: bytes, agency_code: str, filename: str) -> str:
+    """Keep an upload for its confirmation; returns the random id that names it."""
+    purge_expired(storage_dir)
+    token = secrets.token_urlsafe(32)
+    folder = _folder(storage_dir)
+    (folder / f"{token}.xlsx").write_bytes(data)
+    meta = {
+        "owner": _owner(actor),
+        "agency": agency_code,
+        "filename": filename[:200],
+        "created": time.time(),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    (folder / f"{token}.json").write_text(json.dumps(meta))
+    return token
+
+
+@dataclass
+class Staged:
+    token: str
+    data: bytes
+    agency: str
+    filename: str
+
+
+def _expired() -> NotFound:
+    return NotFound(Msg("This upload has expired or was already used; upload the file again."), code="upload_expired")
+
+
+def load_staged(storage_dir: Path, actor: Actor, token: str) -> Staged:
+    """The staged upload ``token`` of this actor (404 when unknown, expired or someone else's)."""
+    if not _TOKEN.match(token or ""):
+        raise _expired()
+    folder = _folder(storage_dir)
+    meta_path, data_path = folder / f"{token}.json", folder / f"{token}.xlsx"
+    try:
+        meta = json.loads(meta_path.read_text())
+        data = data_path.read_bytes()
+    except (OSError, ValueError):
+        raise _expired() from None
+    if time.time() - float(meta.get("created", 0)) > STAGE_SECONDS:
+        discard(storage_dir, token)
+        raise _expired()
+    if not _owner(actor) or meta.get("owner") != _owner(actor):
+        raise _expired()  # 404, not 403: another person's upload is not theirs to see
+    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+        raise Forbidden(Msg("The staged upload was altered; upload the file again."), code="upload_altered")
+    return Staged(token, data, str(meta["agency"]), str(meta.get("filename", "")))
+
+
+def discard(storage_dir: Path, token: str) -> None:
+    if not _TOKEN.match(token or ""):
+        return
+    folder = _folder(storage_dir)
+    (folder / f"{token}.json").unlink(missing_ok=True)
+    (folder / f"{token}.xlsx").unlink(missing_ok=True)
