@@ -435,13 +435,13 @@ _writers: dict[tuple[int, str], LogWriter] = {}
 _writers_lock = threading.Lock()
 
 
-def writer_for(engine: Engine, data_dir: Path) -> LogWriter:
+def writer_for(engine: Engine, data_dir: Path, *, synchronous_full: bool = True) -> LogWriter:
     """The process's writer for this database (one per engine)."""
     key = (id(engine), str(data_dir))
     with _writers_lock:
         writer = _writers.get(key)
         if writer is None:
-            writer = _writers[key] = LogWriter(engine, data_dir)
+            writer = _writers[key] = LogWriter(engine, data_dir, synchronous_full=synchronous_full)
             writer.start()
         return writer
 
@@ -671,15 +671,16 @@ def _diagnose(conn: Any, sqlite: bool, seq: int, expected_seq: int, prev: str, p
     cur.execute(f"SELECT seq FROM sharing_log_entries WHERE entry_hash = {ph} AND seq > {ph}", (prev_hash, seq))
     later = cur.fetchone()
     cur.close()
+    intact = hashlib.sha256(material.encode()).hexdigest() == entry_hash
+    if intact and seq == expected_seq and later is not None:
+        return result("reordered", f"entry {seq} is out of order (its predecessor is now entry {later[0]})", seq)
     if seq == expected_seq and following is not None and following[0] == prev:
         return result("inserted", f"entry {seq} was inserted (entry {seq + 1} links past it to entry {seq - 1})",
                       seq)
-    if hashlib.sha256(material.encode()).hexdigest() != entry_hash:
+    if not intact:
         return result("altered", f"entry {seq} was altered (its content does not match its hash)", seq)
     if seq > expected_seq:
         return result("deleted", f"entries {expected_seq}..{seq - 1} are missing (deleted)", expected_seq)
-    if later is not None:
-        return result("reordered", f"entry {seq} is out of order (its predecessor is now entry {later[0]})", seq)
     if two_back is not None and two_back[0] == prev_hash and seq - 1 >= 1:
         return result("inserted", f"entry {seq - 1} was inserted (entry {seq} links past it to entry {seq - 2})",
                       seq - 1)

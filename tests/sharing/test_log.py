@@ -1,0 +1,360 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The sharing log: append-only, hash chain, checkpoints, and ``dulieuso log verify`` catching
+every kind of tampering (a DBA with direct access: the tests drop the triggers first)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from dulieuso.db import make_engine
+from dulieuso.sharing import log as slog
+
+try:
+    from .test_gateway_support import cli, fresh_database
+except ImportError:  # tests/sharing is not a package
+    from test_gateway_support import cli, fresh_database
+
+
+@dataclass
+class Log:
+    url: str
+    engine: Engine
+    data_dir: Path
+    dialect: str
+
+    def sql(self, statement: str, **params: object) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text(statement), params)
+
+    def drop_triggers(self) -> None:
+        """What a DBA with direct access can do."""
+        if self.dialect == "sqlite":
+            self.sql("DROP TRIGGER sharing_log_entries_no_update")
+            self.sql("DROP TRIGGER sharing_log_entries_no_delete")
+            self.sql("DROP TRIGGER sharing_log_checkpoints_no_update")
+            self.sql("DROP TRIGGER sharing_log_checkpoints_no_delete")
+        else:
+            self.sql("DROP TRIGGER sharing_log_entries_no_change ON sharing_log_entries")
+            self.sql("DROP TRIGGER sharing_log_checkpoints_no_change ON sharing_log_checkpoints")
+
+    def row(self, seq: int) -> dict[str, object]:
+        with self.engine.connect() as conn:
+            return dict(conn.execute(text("SELECT * FROM sharing_log_entries WHERE seq = :s"), {"s": seq})
+                        .mappings().one())
+
+    def verify(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return cli(self.data_dir, self.url, "verify", *args)
+
+
+def make_entry(i: int, at: datetime | None = None) -> dict[str, object]:
+    at = at or datetime.now(UTC)
+    return {
+        "request_id": f"req-{i}-{uuid.uuid4().hex[:6]}", "request_at": at, "response_at": at + timedelta(milliseconds=3),
+        "latency_us": 3000 + i, "consumer_agency_id": str(uuid.uuid4()), "consumer_agency_code": "SXD",
+        "application_id": str(uuid.uuid4()), "account_id": str(uuid.uuid4()), "client_id": "sxd-app",
+        "service_id": str(uuid.uuid4()), "service_code": "thua-dat", "service_version": "1.0",
+        "provider_agency_id": str(uuid.uuid4()), "operation": "get_parcel", "method": "GET",
+        "path": f"/gateway/thua-dat/parcels/LC-{i}", "query": "commune=03385", "status": 200, "outcome": "ok",
+        "bytes_in": 0, "bytes_out": 512 + i, "request_sha256": slog.EMPTY_SHA256, "response_sha256": "ab" * 32,
+        "purpose": "Thẩm định hồ sơ", "case_id": f"HS-{i}", "end_user": "nguyen.van.a", "agreement_id": None,
+        "grant_id": str(uuid.uuid4()), "fields_returned": "area_m2,parcel_id", "client_ip": "127.0.0.1",
+    }
+
+
+def append_batches(log: Log, batches: list[int], at: datetime | None = None) -> None:
+    """Write entries in batches of the given sizes, each sealed by one checkpoint."""
+    key = slog.load_signing_key(log.data_dir)
+    backend = slog._Backend(log.engine)
+    try:
+        n = 0
+        for size in batches:
+            entries = [slog.normalise(make_entry(n + i, at)) for i in range(size)]
+            backend.append(key, entries)
+            n += size
+    finally:
+        backend.close()
+
+
+@pytest.fixture
+def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Log]:
+    """A fresh database with 30 entries in three batches (seqs 1–10, 11–20, 21–30)."""
+    kind = request.config.getoption("--db")
+    with fresh_database(kind, tmp_path) as url:
+        engine = make_engine(url)
+        data_dir = tmp_path / "data"
+        data_dir.mkdir()
+        result = Log(url, engine, data_dir, engine.dialect.name)
+        append_batches(result, [10, 10, 10])
+        yield result
+        engine.dispose()
+
+
+def assert_names(result: subprocess.CompletedProcess[str], seq: int, kind: str) -> None:
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"first bad entry: #{seq} ({kind})" in result.stdout, result.stdout
+
+
+class TestAppendOnly:
+    def test_update_is_refused_by_the_database(self, log: Log) -> None:
+        with pytest.raises(DBAPIError, match="append-only"):
+            log.sql("UPDATE sharing_log_entries SET status = 500 WHERE seq = 3")
+
+    def test_delete_is_refused_by_the_database(self, log: Log) -> None:
+        with pytest.raises(DBAPIError, match="append-only"):
+            log.sql("DELETE FROM sharing_log_entries WHERE seq = 3")
+
+    def test_checkpoints_cannot_be_changed(self, log: Log) -> None:
+        with pytest.raises(DBAPIError, match="append-only"):
+            log.sql("DELETE FROM sharing_log_checkpoints")
+
+    def test_signing_key_is_private_to_the_owner(self, log: Log) -> None:
+        mode = stat.S_IMODE(os.stat(log.data_dir / slog.KEY_FILE).st_mode)
+        assert mode == 0o600
+
+
+class TestChain:
+    def test_entries_link_to_their_predecessor(self, log: Log) -> None:
+        first, second = log.row(1), log.row(2)
+        assert first["prev_hash"] == slog.GENESIS
+        assert second["prev_hash"] == first["entry_hash"]
+
+    def test_each_batch_is_sealed_by_a_signed_checkpoint(self, log: Log) -> None:
+        with log.engine.connect() as conn:
+            cps = conn.execute(text("SELECT kind, first_seq, last_seq FROM sharing_log_checkpoints ORDER BY id")).all()
+        assert [tuple(c) for c in cps] == [("batch", 1, 10), ("batch", 11, 20), ("batch", 21, 30)]
+
+    def test_database_canonical_form_matches_the_writer(self, log: Log) -> None:
+        result = slog.verify(log.engine, log.data_dir)
+        assert result.ok, result.problem
+        assert result.entries == 30
+
+    def test_concurrent_writers_in_two_processes_keep_one_chain(self, log: Log) -> None:
+        # Two engines stand for two server processes: the database lock orders them.
+        other = make_engine(log.url)
+        writers = [slog.LogWriter(log.engine, log.data_dir, synchronous_full=False),
+                   slog.LogWriter(other, log.data_dir, synchronous_full=False)]
+
+        def work(writer: slog.LogWriter) -> None:
+            futures = [writer.submit(make_entry(i)) for i in range(200)]
+            for future in futures:
+                future.result(60)
+
+        threads = [threading.Thread(target=work, args=(w,)) for w in writers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for writer in writers:
+            writer.stop()
+        other.dispose()
+        result = slog.verify(log.engine, log.data_dir)
+        assert result.ok, result.problem
+        assert result.entries == 430
+
+
+class TestVerifyCommand:
+    def test_intact_log_exits_0(self, log: Log) -> None:
+        result = log.verify()
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "30 entries" in result.stdout
+
+    def test_edited_field_is_named(self, log: Log) -> None:
+        log.drop_triggers()
+        log.sql("UPDATE sharing_log_entries SET status = 403 WHERE seq = 12")
+        assert_names(log.verify(), 12, "altered")
+
+    def test_edited_personal_field_is_named(self, log: Log) -> None:
+        log.drop_triggers()
+        log.sql("UPDATE sharing_log_entries SET end_user = 'someone.else' WHERE seq = 7")
+        assert_names(log.verify(), 7, "altered")
+
+    def test_deleted_entry_is_named(self, log: Log) -> None:
+        log.drop_triggers()
+        log.sql("DELETE FROM sharing_log_entries WHERE seq = 14")
+        assert_names(log.verify(), 14, "deleted")
+
+    def test_deleted_and_renumbered_entries_are_caught(self, log: Log) -> None:
+        log.drop_triggers()
+        log.sql("DELETE FROM sharing_log_entries WHERE seq = 14")
+        log.sql("UPDATE sharing_log_entries SET seq = seq + 1000 WHERE seq > 14")
+        log.sql("UPDATE sharing_log_entries SET seq = seq - 1001 WHERE seq > 1000")
+        assert_names(log.verify(), 14, "deleted")
+
+    def test_inserted_entry_is_named(self, log: Log) -> None:
+        log.drop_triggers()
+        # Make room at 12 and insert a well-formed entry that links to entry 11.
+        log.sql("UPDATE sharing_log_entries SET seq = seq + 1000 WHERE seq >= 12")
+        log.sql("UPDATE sharing_log_entries SET seq = seq - 999 WHERE seq >= 1000")
+        fake = slog.normalise(make_entry(99))
+        prev = str(log.row(11)["entry_hash"])
+        digest = slog.chain_hash(prev, slog.canonical(fake))
+        values = {**fake, "seq": 12, "prev_hash": prev, "entry_hash": digest}
+        values["request_at"], values["response_at"] = (slog.format_time(fake["request_at"]),
+                                                       slog.format_time(fake["response_at"]))
+        columns = ", ".join(values)
+        log.sql(f"INSERT INTO sharing_log_entries ({columns}) VALUES ({', '.join(':' + c for c in values)})", **values)
+        assert_names(log.verify(), 12, "inserted")
+
+    def test_entry_appended_without_a_checkpoint_is_named(self, log: Log) -> None:
+        fake = slog.normalise(make_entry(99))
+        prev = str(log.row(30)["entry_hash"])
+        values = {**fake, "seq": 31, "prev_hash": prev, "entry_hash": slog.chain_hash(prev, slog.canonical(fake))}
+        values["request_at"], values["response_at"] = (slog.format_time(fake["request_at"]),
+                                                       slog.format_time(fake["response_at"]))
+        columns = ", ".join(values)
+        log.sql(f"INSERT INTO sharing_log_entries ({columns}) VALUES ({', '.join(':' + c for c in values)})", **values)
+        assert_names(log.verify(), 31, "unsealed")
+
+    def test_reordered_entries_are_named(self, log: Log) -> None:
+        log.drop_triggers()
+        log.sql("UPDATE sharing_log_entries SET seq = -1 WHERE seq = 15")
+        log.sql("UPDATE sharing_log_entries SET seq = 15 WHERE seq = 16")
+        log.sql("UPDATE sharing_log_entries SET seq = 16 WHERE seq = -1")
+        assert_names(log.verify(), 15, "reordered")
+
+    def test_truncated_log_is_named(self, log: Log) -> None:
+        log.drop_triggers()
+        log.sql("DELETE FROM sharing_log_entries WHERE seq > 26")
+        assert_names(log.verify(), 27, "truncated")
+
+    def test_rewritten_chain_is_caught_by_the_signed_checkpoint(self, log: Log) -> None:
+        # The forger recomputes every hash after the edit, but cannot re-sign the checkpoint.
+        log.drop_triggers()
+        prev = str(log.row(17)["entry_hash"])
+        for seq in range(18, 31):
+            row = log.row(seq)
+            row["status"] = 500 if seq == 18 else row["status"]
+            digest = slog.chain_hash(prev, slog.canonical(row))
+            log.sql("UPDATE sharing_log_entries SET status = :st, prev_hash = :p, entry_hash = :h WHERE seq = :s",
+                    st=row["status"], p=prev, h=digest, s=seq)
+            prev = digest
+        result = log.verify()
+        assert result.returncode == 1
+        assert "checkpoint" in result.stdout
+
+    def test_range_verify_checks_only_the_range(self, log: Log) -> None:
+        log.drop_triggers()
+        log.sql("UPDATE sharing_log_entries SET status = 403 WHERE seq = 25")
+        assert log.verify("--from", "#1", "--to", "#20").returncode == 0
+        assert_names(log.verify("--from", "#21"), 25, "altered")
+
+    def test_altered_checkpoint_is_caught(self, log: Log) -> None:
+        log.drop_triggers()
+        log.sql("UPDATE sharing_log_checkpoints SET last_seq = 19 WHERE id = 2")
+        result = log.verify()
+        assert result.returncode == 1
+        assert "checkpoint 2" in result.stdout
+
+
+class TestPurge:
+    def test_purge_keeps_the_rest_verifiable(self, log: Log) -> None:
+        old = datetime.now(UTC) - timedelta(days=4000)
+        # A fresh log whose first 10 entries are older than the retention period.
+        log.drop_triggers()
+        log.sql("DELETE FROM sharing_log_checkpoints")
+        log.sql("DELETE FROM sharing_log_entries")
+        _restore_triggers(log)
+        append_batches(log, [10], at=old)
+        append_batches(log, [10, 5])
+        deleted = slog.purge(log.engine, log.data_dir, datetime.now(UTC) - timedelta(days=1825))
+        assert deleted == 10
+        result = log.verify()
+        assert result.returncode == 0, result.stdout
+        assert "15 entries" in result.stdout
+
+    def test_purge_command_takes_retention_days(self, log: Log) -> None:
+        result = cli(log.data_dir, log.url, "purge", "--days", "1825")
+        assert result.returncode == 0, result.stderr
+        assert "purged 0 entries" in result.stdout
+        assert log.verify().returncode == 0
+
+    def test_unanchored_entries_still_cannot_be_deleted(self, log: Log) -> None:
+        with pytest.raises(DBAPIError, match="append-only"):
+            log.sql("DELETE FROM sharing_log_entries WHERE seq <= 5")
+
+
+def _restore_triggers(log: Log) -> None:
+    """Re-run the trigger part of migration 0005 (after a test emptied the tables)."""
+    anchored = "(SELECT coalesce(max(last_seq), 0) FROM sharing_log_checkpoints WHERE kind = 'anchor')"
+    if log.dialect == "sqlite":
+        log.sql("CREATE TRIGGER sharing_log_entries_no_update BEFORE UPDATE ON sharing_log_entries "
+                "BEGIN SELECT RAISE(ABORT, 'sharing_log_entries is append-only'); END")
+        log.sql(f"CREATE TRIGGER sharing_log_entries_no_delete BEFORE DELETE ON sharing_log_entries "
+                f"WHEN OLD.seq > {anchored} BEGIN SELECT RAISE(ABORT, 'sharing_log_entries is append-only'); END")
+    else:
+        log.sql("CREATE TRIGGER sharing_log_entries_no_change BEFORE UPDATE OR DELETE ON sharing_log_entries "
+                "FOR EACH ROW EXECUTE FUNCTION sharing_log_entries_append_only()")
+
+
+class TestExport:
+    def test_archive_verifies_with_the_public_key(self, log: Log, tmp_path: Path) -> None:
+        out = tmp_path / "export.zip"
+        result = cli(log.data_dir, log.url, "export", "--from", "#5", "--to", "#25", "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        pem = (log.data_dir / slog.PUBLIC_KEY_FILE).read_bytes()
+        assert slog.verify_archive(out, pem) == []
+        manifest = json.loads(zipfile.ZipFile(out).read("manifest.json"))
+        assert (manifest["first_seq"], manifest["last_seq"], manifest["entry_count"]) == (5, 25, 21)
+
+    def test_standalone_script_accepts_and_rejects(self, log: Log, tmp_path: Path) -> None:
+        out = tmp_path / "export.zip"
+        slog.export(log.engine, log.data_dir, out)
+        script = tmp_path / "verify.py"
+        script.write_bytes(zipfile.ZipFile(out).read("verify.py"))
+        pem = log.data_dir / slog.PUBLIC_KEY_FILE
+        ok = subprocess.run([sys.executable, str(script), str(out), "--public-key", str(pem)],
+                            capture_output=True, text=True, timeout=60)
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        tampered = tmp_path / "tampered.zip"
+        _rewrite(out, tampered, "entries.jsonl", lambda data: data.replace(b'"status":200', b'"status":404', 1))
+        bad = subprocess.run([sys.executable, str(script), str(tampered), "--public-key", str(pem)],
+                             capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 1
+        assert "entries.jsonl was modified" in bad.stdout
+
+    def test_modified_archive_with_a_fixed_manifest_fails_the_signature(self, log: Log, tmp_path: Path) -> None:
+        out = tmp_path / "export.zip"
+        slog.export(log.engine, log.data_dir, out)
+        tampered = tmp_path / "tampered.zip"
+        _rewrite(out, tampered, "manifest.json", lambda data: data.replace(b'"entry_count": 30', b'"entry_count": 29'))
+        problems = slog.verify_archive(tampered, (log.data_dir / slog.PUBLIC_KEY_FILE).read_bytes())
+        assert problems and "signature" in problems[0]
+
+    def test_archive_is_rejected_with_another_key(self, log: Log, tmp_path: Path) -> None:
+        out = tmp_path / "export.zip"
+        slog.export(log.engine, log.data_dir, out)
+        other = slog.public_key_pem(slog.load_signing_key(tmp_path / "other").public_key())
+        assert slog.verify_archive(out, other) != []
+
+    def test_exports_are_chained_by_digest(self, log: Log, tmp_path: Path) -> None:
+        first = slog.export(log.engine, log.data_dir, tmp_path / "a.zip", 1, 10)
+        second = slog.export(log.engine, log.data_dir, tmp_path / "b.zip", 11, 30)
+        assert first["previous_archive_digest"] is None
+        assert second["previous_archive_digest"] == first["archive_digest"]
+        assert slog.verify(log.engine, log.data_dir).ok
+
+
+def _rewrite(source: Path, target: Path, name: str, change: object) -> None:
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == name:
+                data = change(data)  # type: ignore[operator]
+            zout.writestr(item.filename, data)
+
