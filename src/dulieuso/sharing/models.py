@@ -568,3 +568,9 @@ def _forbid_change(_mapper: Any, _connection: Any, target: Any) -> None:
 for _model in (ServiceVersion, AgreementVersion):
     event.listen(_model, "before_update", _forbid_change)
     event.listen(_model, "before_delete", _forbid_change)
+
+
+# Registering the domain's permission actions and audit tags with the tables, so that
+# every process that loads the schema (app, CLI, tests, docs checks) knows them.
+from dulieuso.sharing import events as _events  # noqa: E402,F401
+from dulieuso.sharing import permissions as _permissions  # noqa: E402,F401
