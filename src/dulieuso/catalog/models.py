@@ -8,7 +8,18 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dulieuso.auth.models import enum_column
@@ -328,3 +339,50 @@ class ListReview(UUIDPrimaryKey, Base):
     note: Mapped[str] = mapped_column(Text, default="")
     reviewed_by: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PublicEntry(Base):
+    """The published (last accepted) version of a database entry: what the public sees.
+
+    Written when the IT unit accepts an entry and removed when the entry is withdrawn,
+    deleted or marked state-secret, so an agency revising an accepted entry does not
+    hide it from the public catalog meanwhile. Derived data: its changes are recorded
+    in the audit record of the database's ``accept``/``withdraw``/``delete``.
+    The filter columns repeat values from ``entry`` so search and facets stay in SQL.
+    """
+
+    __tablename__ = "catalog_public_entries"
+
+    database_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("databases.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    owner_agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
+    agency_code: Mapped[str] = mapped_column(String(40))
+    agency_name: Mapped[str] = mapped_column(String(300))
+    level: Mapped[DatabaseLevel | None] = mapped_column(enum_column(DatabaseLevel, "database_level"), index=True)
+    importance: Mapped[Importance] = mapped_column(enum_column(Importance, "importance"), index=True)
+    form_open_data: Mapped[bool] = mapped_column(default=False)
+    form_default: Mapped[bool] = mapped_column(default=False)
+    form_special_request: Mapped[bool] = mapped_column(default=False)
+    form_not_shared: Mapped[bool] = mapped_column(default=False)
+    revision: Mapped[int]
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    entry: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SearchTerm(Base):
+    """Inverted index of the public catalog: one folded word of an entry and its weight.
+
+    A word in the code or name weighs 4, in the agency name 3, in a category name 2,
+    elsewhere 1. Lookups are exact or by prefix on ``term`` (a B-tree range scan), which
+    behaves the same on SQLite and PostgreSQL and needs no extension.
+    """
+
+    __tablename__ = "catalog_search_terms"
+    __table_args__ = (Index("ix_catalog_search_terms_term_database_id", "term", "database_id"),)
+
+    database_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("catalog_public_entries.database_id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(String(60), primary_key=True)
+    weight: Mapped[int] = mapped_column(SmallInteger, default=1)

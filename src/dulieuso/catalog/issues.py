@@ -1,0 +1,272 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Issued versions of the catalog (Decree 47 Art. 11(3), Art. 55(2)).
+
+The Chairman of the Provincial People's Committee issues the catalog by decision; the
+platform administrator records the decision (number, date, signer) here and the
+platform freezes the accepted entries into an immutable ``CatalogIssue.snapshot``::
+
+    {"entries": [entry_dict, ...], "issued": {"number", "decision_number", ...}}
+
+Entries are the published (last accepted) versions, state secrets excluded, sorted by
+agency code then entry code. Once issued, a snapshot never changes (an ORM guard
+refuses updates and deletes). "Needs re-issue" compares the latest issue with the
+catalog now; ``diff_issues`` compares two issues, field by field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from dulieuso.audit.service import record
+from dulieuso.auth.permissions import Actor, require
+from dulieuso.catalog.entries import field_changes
+from dulieuso.catalog.events import CatalogEvent
+from dulieuso.catalog.models import CatalogIssue, Database, EntryStatus, PublicEntry
+from dulieuso.catalog.permissions import CatalogAction
+from dulieuso.db import utcnow
+from dulieuso.errors import Conflict, Invalid, NotFound
+from dulieuso.i18n import Msg
+
+
+class IssueImmutable(RuntimeError):
+    """An issued catalog version was about to be changed or deleted."""
+
+
+def _refuse(_mapper: Any, _connection: Any, _target: Any) -> None:
+    raise IssueImmutable("an issued catalog version is immutable")
+
+
+if not event.contains(CatalogIssue, "before_update", _refuse):
+    event.listen(CatalogIssue, "before_update", _refuse)
+    event.listen(CatalogIssue, "before_delete", _refuse)
+
+
+@dataclass
+class IssueInput:
+    decision_number: str
+    decision_date: date | str | None
+    signer: str
+    signer_title: str = ""
+    note: str = ""
+
+
+def list_issues(session: Session, actor: Actor) -> list[CatalogIssue]:
+    """Every issued version, newest first (public)."""
+    require(actor, CatalogAction.VIEW)
+    return list(session.scalars(select(CatalogIssue).order_by(CatalogIssue.number.desc())))
+
+
+def get_issue(session: Session, actor: Actor, number: int) -> CatalogIssue:
+    """Issued version ``number`` (public)."""
+    require(actor, CatalogAction.VIEW)
+    issue = session.scalar(select(CatalogIssue).where(CatalogIssue.number == number))
+    if issue is None:
+        raise NotFound(Msg("Catalog version {n} not found.", n=number), code="issue_not_found")
+    return issue
+
+
+def latest_issue(session: Session) -> CatalogIssue | None:
+    return session.scalar(select(CatalogIssue).order_by(CatalogIssue.number.desc()).limit(1))
+
+
+def issue_summary(issue: CatalogIssue) -> dict[str, Any]:
+    """The issue's header without its entries (lists, API)."""
+    return {
+        "id": issue.number,
+        "number": issue.number,
+        "decision_number": issue.decision_number,
+        "decision_date": issue.decision_date.isoformat(),
+        "signer": issue.signer,
+        "signer_title": issue.signer_title,
+        "note": issue.note,
+        "issued_at": issue.issued_at.isoformat(),
+        "issued_by": issue.issued_by,
+        "entry_count": issue.entry_count,
+    }
+
+
+def current_entries(session: Session) -> list[dict[str, Any]]:
+    """The published entries now, in issue order (what the next issue would contain)."""
+    rows = session.scalars(select(PublicEntry).order_by(PublicEntry.agency_code, PublicEntry.code))
+    return [dict(row.entry) for row in rows]
+
+
+# -- diffs ---------------------------------------------------------------------------------
+
+
+@dataclass
+class EntryChange:
+    code: str
+    name: str
+    agency_code: str
+    change: Literal["added", "removed", "changed"]
+    fields: list[dict[str, Any]] = field(default_factory=list)
+    #: "accepted" for content accepted by the IT unit; "pending" for edits not yet accepted.
+    state: str = "accepted"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code, "name": self.name, "agency_code": self.agency_code, "change": self.change,
+            "state": self.state, "fields": self.fields,
+        }
+
+
+def diff_entries(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[EntryChange]:
+    """Added, removed and changed entries between two lists of ``entry_dict``."""
+    before = {e["code"]: e for e in old}
+    after = {e["code"]: e for e in new}
+    changes: list[EntryChange] = []
+    for code in sorted(set(before) | set(after)):
+        a, b = before.get(code), after.get(code)
+        ref = b or a
+        assert ref is not None
+        agency = (ref.get("owner_agency") or {}).get("code", "")
+        if a is None:
+            changes.append(EntryChange(code, ref["name"], agency, "added", field_changes(None, b)))
+        elif b is None:
+            changes.append(EntryChange(code, ref["name"], agency, "removed", field_changes(a, None)))
+        else:
+            fields = field_changes(a, b)
+            if fields:
+                changes.append(EntryChange(code, ref["name"], agency, "changed", fields))
+    return changes
+
+
+def diff_issues(a: CatalogIssue, b: CatalogIssue) -> list[EntryChange]:
+    """What changed from issue ``a`` to issue ``b``, entry by entry and field by field."""
+    return diff_entries(list(a.snapshot.get("entries", [])), list(b.snapshot.get("entries", [])))
+
+
+def diff(session: Session, actor: Actor, from_number: int | None, to_number: int | None) -> dict[str, Any]:
+    """``GET /api/v1/catalog/diff``: issue to issue; a missing ``to`` means the catalog now
+    (published entries); a missing ``from`` means the latest issue."""
+    require(actor, CatalogAction.VIEW)
+    if from_number is None:
+        latest = latest_issue(session)
+        if latest is None:
+            raise NotFound(Msg("No catalog version has been issued yet."), code="no_issue")
+        from_number = latest.number
+    old = get_issue(session, actor, from_number)
+    if to_number is None:
+        new_entries = current_entries(session)
+        to_label: int | str = "current"
+    else:
+        new_entries = list(get_issue(session, actor, to_number).snapshot.get("entries", []))
+        to_label = to_number
+    changes = diff_entries(list(old.snapshot.get("entries", [])), new_entries)
+    return {"from": from_number, "to": to_label, "changes": [c.as_dict() for c in changes]}
+
+
+def reissue_changes(session: Session) -> list[EntryChange]:
+    """Why the catalog needs re-issuing (Decree 47 Art. 55(2)); empty when it does not.
+
+    Accepted changes: entries published since the latest issue, entries whose accepted
+    revision differs from the issued one, entries no longer published. Pending changes
+    (``state="pending"``): an issued entry being edited (its working revision moved on)
+    even before the IT unit accepts the edit. With no issue yet, every published entry
+    is "added".
+    """
+    latest = latest_issue(session)
+    issued = list(latest.snapshot.get("entries", [])) if latest else []
+    changes = diff_entries(issued, current_entries(session))
+    listed = {c.code for c in changes}
+    issued_rev = {e["code"]: e.get("revision") for e in issued}
+    if issued_rev:
+        working = session.execute(
+            select(Database.code, Database.name, Database.revision, Database.status).where(
+                Database.code.in_(list(issued_rev))
+            )
+        ).all()
+        for code, name, revision, status in working:
+            if code not in listed and revision != issued_rev[code] and status is not EntryStatus.ACCEPTED:
+                issued_entry = next(e for e in issued if e["code"] == code)
+                changes.append(
+                    EntryChange(
+                        code, name, issued_entry["owner_agency"]["code"], "changed",
+                        [{"field": "revision", "old": issued_rev[code], "new": revision}], state="pending",
+                    )
+                )
+    return sorted(changes, key=lambda c: c.code)
+
+
+def needs_reissue(session: Session) -> bool:
+    return latest_issue(session) is not None and bool(reissue_changes(session))
+
+
+# -- issuing -------------------------------------------------------------------------------
+
+
+def _issue_errors(data: IssueInput) -> tuple[dict[str, list[Msg]], date | None]:
+    errors: dict[str, list[Msg]] = {}
+    when: date | None = None
+    if not (data.decision_number or "").strip():
+        errors["decision_number"] = [Msg("This field is required.")]
+    elif len(data.decision_number) > 120:
+        errors["decision_number"] = [Msg("The value is too long (at most {n} characters).", n=120)]
+    if not (data.signer or "").strip():
+        errors["signer"] = [Msg("This field is required.")]
+    elif len(data.signer) > 200:
+        errors["signer"] = [Msg("The value is too long (at most {n} characters).", n=200)]
+    if len(data.signer_title or "") > 200:
+        errors["signer_title"] = [Msg("The value is too long (at most {n} characters).", n=200)]
+    if isinstance(data.decision_date, date):
+        when = data.decision_date
+    elif not data.decision_date:
+        errors["decision_date"] = [Msg("This field is required.")]
+    else:
+        try:
+            when = date.fromisoformat(str(data.decision_date))
+        except ValueError:
+            errors["decision_date"] = [Msg("Enter a date as YYYY-MM-DD.")]
+    return errors, when
+
+
+def issue_catalog(session: Session, actor: Actor, data: IssueInput) -> CatalogIssue:
+    """Record an issued version: the accepted entries frozen with the decision's details.
+
+    Refused (409) when nothing changed since the latest issue or no entry is accepted.
+    """
+    require(actor, CatalogAction.ISSUE)
+    errors, when = _issue_errors(data)
+    if errors:
+        raise Invalid(fields=errors)
+    assert when is not None
+    entries = current_entries(session)
+    if not entries:
+        raise Conflict(Msg("No accepted entry to issue yet."), code="nothing_to_issue")
+    latest = latest_issue(session)
+    if latest is not None and not diff_entries(list(latest.snapshot.get("entries", [])), entries):
+        raise Conflict(
+            Msg("Nothing was accepted since version {n}: there is nothing new to issue.", n=latest.number),
+            code="nothing_to_issue",
+        )
+    if latest is not None and when < latest.decision_date:
+        raise Invalid(fields={"decision_date": [Msg("The decision cannot be older than the previous version's.")]})
+    number = (session.scalar(select(func.max(CatalogIssue.number))) or 0) + 1
+    issued_at = utcnow()
+    header = {
+        "number": number,
+        "decision_number": data.decision_number.strip(),
+        "decision_date": when.isoformat(),
+        "signer": data.signer.strip(),
+        "signer_title": (data.signer_title or "").strip(),
+        "note": (data.note or "").strip(),
+        "issued_at": issued_at.isoformat(),
+        "issued_by": actor.label,
+    }
+    issue = CatalogIssue(
+        number=number, decision_number=header["decision_number"], decision_date=when, signer=header["signer"],
+        signer_title=header["signer_title"], note=header["note"], issued_at=issued_at, issued_by=actor.label,
+        entry_count=len(entries), snapshot={"entries": entries, "issued": header},
+    )
+    session.add(issue)
+    record(
+        session, actor, CatalogEvent.ISSUE, issue, after=header, label=f"#{number} {header['decision_number']}",
+        details={"entries": [e["code"] for e in entries]},
+    )
+    return issue
