@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -70,11 +72,10 @@ def fresh_database(kind: str, folder: Path) -> Iterator[str]:
     """A new, migrated database: a SQLite file in ``folder`` or a PostgreSQL schema."""
     install_guard()
     if kind == "sqlite":
-        url = f"sqlite:///{folder / 'gateway.sqlite3'}"
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        yield url
+        target = folder / "gateway.sqlite3"
+        template = _sqlite_template()
+        shutil.copyfile(template, target)
+        yield f"sqlite:///{target}"
         return
     base = os.environ["DULIEUSO_TEST_DATABASE_URL"]
     schema = f"gw_{os.getpid()}_{uuid.uuid4().hex[:8]}"
@@ -92,6 +93,21 @@ def fresh_database(kind: str, folder: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+_TEMPLATE: list[Path] = []
+
+
+def _sqlite_template() -> Path:
+    """One migrated SQLite file per test process, copied for each fresh database."""
+    if not _TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="dulieuso-template-"))
+        path = folder / "template.sqlite3"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        engine.dispose()
+        _TEMPLATE.append(path)
+    return _TEMPLATE[0]
 
 
 # -- upstream servers on loopback -----------------------------------------------------------

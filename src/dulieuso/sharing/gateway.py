@@ -28,10 +28,12 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 import anyio
 import httpx
@@ -45,6 +47,9 @@ from dulieuso.sharing import log as sharing_log
 from dulieuso.sharing.interfaces import AccessControl, AccessDecision, Caller
 
 logger = logging.getLogger("dulieuso.sharing.gateway")
+# httpx logs every upstream request at INFO; the sharing log already records each one, and
+# a JSON log line per call costs throughput.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 TOKEN_TTL_SECONDS = 600
 DECISION_TTL_SECONDS = 5.0
@@ -254,6 +259,14 @@ class GatewayState:
     in_flight: dict[str, int] = field(default_factory=dict)
     clients: dict[int, httpx.AsyncClient] = field(default_factory=dict)
 
+    async def aclose(self) -> None:
+        clients, self.clients = self.clients, {}
+        for client in clients.values():
+            try:
+                await client.aclose()
+            except RuntimeError:  # made in a loop that is gone
+                pass
+
     def client(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
         client = self.clients.get(id(loop))
@@ -262,7 +275,7 @@ class GatewayState:
                 limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=30),
                 follow_redirects=False, trust_env=False,
             )
-            self.clients = {id(loop): client}  # a new loop (tests) replaces the old client
+            self.clients[id(loop)] = client
         return client
 
 
@@ -295,8 +308,17 @@ def gateway_state(app: Any) -> GatewayState:
 
 
 def _header(request: Request, name: str, limit: int = 200) -> str | None:
+    """A free-text header: UTF-8 sent raw or percent-encoded (``X-Purpose: C%E1%BA%A5p ph%C3%A9p``)."""
     value = request.headers.get(name)
-    return sharing_log.clean_text(value.strip(), limit) or None if value else None
+    if not value:
+        return None
+    try:
+        value = value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        pass
+    if "%" in value:
+        value = unquote(value)
+    return sharing_log.clean_text(value.strip(), limit) or None
 
 
 class Call:
@@ -640,7 +662,7 @@ def _upstream_headers(call: Call, caller: Caller) -> dict[str, str]:
     headers["x-consumer-client"] = caller.client_id
     for name, value in (("x-purpose", call.purpose), ("x-case-id", call.case_id), ("x-end-user", call.end_user)):
         if value:
-            headers[name] = value
+            headers[name] = value if value.isascii() else quote(value, safe=" /:;,.()-_")
     return headers
 
 
@@ -758,7 +780,16 @@ class TokenResponse:
         await send({"type": "http.response.body", "body": self.body})
 
 
-router = APIRouter()
+@asynccontextmanager
+async def lifespan(app: Any) -> AsyncIterator[None]:
+    """Close the pooled upstream connections when the app stops."""
+    yield
+    state = getattr(app.state, "gateway", None)
+    if state is not None:
+        await state.aclose()
+
+
+router = APIRouter(lifespan=lifespan)
 router.routes.append(Route("/gateway/token", token, methods=["POST"], include_in_schema=False))
 router.routes.append(Route("/gateway/{service_code}/{path:path}", gateway_call, methods=METHODS,
                            include_in_schema=False))

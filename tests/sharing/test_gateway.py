@@ -1,0 +1,358 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The gateway against real upstream servers on loopback and a real database: every call,
+allowed or refused, gets exactly one sharing-log entry; grants are never widened."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from dulieuso.app import create_app
+from dulieuso.config import Settings
+from dulieuso.db import make_engine
+from dulieuso.sharing import gateway
+from dulieuso.sharing import log as slog
+from dulieuso.sharing.interfaces import Caller
+
+try:
+    from .test_gateway_support import (
+        PARCEL_FIELDS, SECRET, Registry, ThreadServer, free_port, fresh_database, get_token, log_rows,
+        misbehaving_upstream_app, seed_registry,
+    )
+except ImportError:  # tests/sharing is not a package
+    from test_gateway_support import (
+        PARCEL_FIELDS, SECRET, Registry, ThreadServer, free_port, fresh_database, get_token, log_rows,
+        misbehaving_upstream_app, seed_registry,
+    )
+
+MANDATORY = ("request_id", "request_at", "response_at", "latency_us", "consumer_agency_id", "consumer_agency_code",
+             "application_id", "account_id", "client_id", "service_id", "service_code", "service_version",
+             "provider_agency_id", "operation", "method", "path", "query", "status", "outcome", "bytes_in",
+             "bytes_out", "request_sha256", "response_sha256", "purpose", "case_id", "end_user", "grant_id")
+
+
+@dataclass
+class Gateway:
+    client: TestClient
+    registry: Registry
+    engine: Engine
+    token: str
+    data_dir: Path
+    url: str
+
+    def code(self, key: str) -> str:
+        return self.registry.services[key].code
+
+    def call(self, key: str, path: str, method: str = "GET", headers: dict[str, str] | None = None,
+             auth: bool = True, **kwargs: Any) -> Any:
+        sent = {"X-Request-Id": f"t-{uuid.uuid4().hex}", **(headers or {})}
+        if auth:
+            sent.setdefault("Authorization", f"Bearer {self.token}")
+        return self.client.request(method, f"/gateway/{self.code(key)}{path}", headers=sent, **kwargs)
+
+    def entry(self, response: Any) -> dict[str, Any]:
+        rows = log_rows(self.engine, response.headers["x-request-id"])
+        assert len(rows) == 1, f"expected one log entry, found {len(rows)}"
+        return rows[0]
+
+
+@pytest.fixture(scope="module")
+def gw(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    folder = tmp_path_factory.mktemp("gateway")
+    with fresh_database(request.config.getoption("--db"), folder) as url, \
+            ThreadServer(misbehaving_upstream_app()) as upstream:
+        dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here
+        registry = seed_registry(url, upstream.url, dead)
+        settings = Settings(data_dir=folder / "data", database_url=url, secret_key="test-secret-key-not-for-production")
+        app = create_app(settings)
+        app.include_router(gateway.router)
+        app.state.gateway_max_body_bytes = 64 * 1024
+        engine = make_engine(url)
+        with TestClient(app) as client:
+            token = get_token(client, registry.client_id)
+            yield Gateway(client, registry, engine, token, settings.data_dir, url)
+        engine.dispose()
+        app.state.engine.dispose()
+
+
+class TestToken:
+    def test_client_credentials_give_a_bearer_token(self, gw: Gateway) -> None:
+        response = gw.client.post("/gateway/token", data={
+            "grant_type": "client_credentials", "client_id": gw.registry.client_id, "client_secret": SECRET})
+        assert response.status_code == 200
+        body = response.json()
+        assert body["token_type"] == "Bearer" and body["expires_in"] == gateway.TOKEN_TTL_SECONDS
+        assert body["access_token"].startswith("v1.")
+        entry = gw.entry(response)
+        assert entry["outcome"] == "token.issued"
+        assert entry["client_id"] == gw.registry.client_id
+        # The logged request hash is not a hash over the secret.
+        assert SECRET not in response.request.content.decode() or entry["request_sha256"] != hashlib.sha256(
+            response.request.content).hexdigest()
+
+    def test_wrong_secret_is_refused_and_logged(self, gw: Gateway) -> None:
+        response = gw.client.post("/gateway/token", data={
+            "grant_type": "client_credentials", "client_id": gw.registry.client_id, "client_secret": "sai"})
+        assert response.status_code == 401
+        error = response.json()["error"]
+        assert error["code"] == "gateway.invalid_client"
+        assert error["request_id"] == response.headers["x-request-id"]
+        assert error["message"] and error["message_en"]
+        assert gw.entry(response)["outcome"] == "gateway.invalid_client"
+
+    def test_other_grant_types_are_refused(self, gw: Gateway) -> None:
+        response = gw.client.post("/gateway/token", data={"grant_type": "password", "client_id": "x"})
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "gateway.unsupported_grant_type"
+
+    def test_token_is_checked_without_the_database(self) -> None:
+        key = gateway.token_key("k")
+        caller = Caller(uuid.uuid4(), "c", uuid.uuid4(), uuid.uuid4(), "SXD")
+        assert gateway.read_token(key, gateway.issue_token(key, caller)) == caller
+        assert gateway.read_token(gateway.token_key("other"), gateway.issue_token(key, caller)) is None
+        assert gateway.read_token(key, gateway.issue_token(key, caller, ttl=-1)) is None
+
+
+class TestAllowedCall:
+    def test_response_is_reduced_to_the_granted_fields(self, gw: Gateway) -> None:
+        response = gw.call("thua-dat", "/parcels/LC-03385-12-145")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["parcel_id"] == "LC-03385-12-145"
+        assert set(body) <= set(PARCEL_FIELDS)
+        assert "owner_cccd" not in body and "owner_name" not in body and "owner_phone" not in body
+
+    def test_list_under_data_is_reduced_item_by_item(self, gw: Gateway) -> None:
+        response = gw.call("thua-dat", "/parcels", params={"commune": "03385"})
+        assert response.status_code == 200
+        body = response.json()
+        assert body["total"] == 3
+        assert all(set(item) <= set(PARCEL_FIELDS) for item in body["data"])
+
+    def test_unlimited_grant_gets_the_provider_body_unchanged(self, gw: Gateway) -> None:
+        response = gw.call("doanh-nghiep", "/enterprises/6200012345")
+        assert response.status_code == 200
+        assert response.json()["legal_rep_cccd"] == "012180003456"
+        assert gw.entry(response)["response_sha256"] == hashlib.sha256(response.content).hexdigest()
+
+    def test_headers_go_both_ways(self, gw: Gateway) -> None:
+        rid = f"hs-{uuid.uuid4().hex[:8]}"
+        response = gw.call("test", "/echo", headers={"X-Request-Id": rid, "X-Purpose": quote("Cấp phép xây dựng"),
+                                                     "X-Case-Id": "HS-2026-0042", "X-End-User": "can.bo.01"})
+        assert response.status_code == 200
+        assert response.headers["x-request-id"] == rid
+        assert response.headers["x-data-valid-until"]
+        seen = response.json()["headers"]
+        assert seen["x-request-id"] == rid
+        assert unquote(seen["x-purpose"]) == "Cấp phép xây dựng"
+        assert gw.entry(response)["purpose"] == "Cấp phép xây dựng"
+        assert seen["x-case-id"] == "HS-2026-0042" and seen["x-end-user"] == "can.bo.01"
+        assert seen["x-consumer-agency"] == gw.registry.consumer.code
+        assert "authorization" not in seen and "x-api-key" not in seen
+
+    def test_request_id_is_made_when_absent(self, gw: Gateway) -> None:
+        response = gw.client.get(f"/gateway/{gw.code('test')}/echo", headers={"Authorization": f"Bearer {gw.token}"})
+        assert response.status_code == 200
+        assert len(response.headers["x-request-id"]) >= 16
+        assert gw.entry(response)["status"] == 200
+
+    def test_api_key_works_like_a_token(self, gw: Gateway) -> None:
+        response = gw.call("test", "/echo", auth=False, headers={"X-API-Key": gw.registry.api_key})
+        assert response.status_code == 200
+        assert gw.entry(response)["account_id"] is not None
+
+    def test_one_entry_with_every_mandatory_field(self, gw: Gateway) -> None:
+        response = gw.call("thua-dat", "/parcels/LC-03393-05-301", headers={
+            "X-Purpose": quote("Thẩm định"), "X-Case-Id": "HS-1", "X-End-User": "nguyen.van.b"})
+        entry = gw.entry(response)
+        missing = [name for name in MANDATORY if entry[name] is None or (entry[name] == "" and name != "query")]
+        assert not missing
+        assert entry["operation"] == "get_parcel"
+        assert entry["service_version"] == "1.2"
+        assert entry["consumer_agency_code"] == gw.registry.consumer.code
+        assert entry["bytes_out"] == len(response.content)
+        assert entry["response_sha256"] == hashlib.sha256(response.content).hexdigest()
+        assert entry["fields_returned"] and "owner_cccd" not in entry["fields_returned"]
+        assert entry["grant_id"] == str(gw.registry.grants["thua-dat"].id)
+
+    def test_request_body_is_hashed_and_forwarded(self, gw: Gateway) -> None:
+        payload = '{"so_to": 12, "ghi_chu": "Tra cứu"}'.encode()
+        response = gw.call("test", "/echo", method="POST", content=payload,
+                           headers={"Content-Type": "application/json"})
+        assert response.json()["body"] == payload.decode()
+        entry = gw.entry(response)
+        assert entry["bytes_in"] == len(payload)
+        assert entry["request_sha256"] == hashlib.sha256(payload).hexdigest()
+
+    def test_large_body_is_streamed_and_hashed(self, gw: Gateway) -> None:
+        response = gw.call("test", "/big", params={"kb": "2048"})
+        assert response.status_code == 200
+        assert len(response.content) == 2048 * 1024
+        entry = gw.entry(response)
+        assert entry["bytes_out"] == 2048 * 1024
+        assert entry["response_sha256"] == hashlib.sha256(response.content).hexdigest()
+
+    def test_personal_data_in_the_query_is_masked_in_the_log(self, gw: Gateway) -> None:
+        response = gw.call("test", "/echo", params={"cccd": "012085001234", "sdt": "0912345678",
+                                                     "q": "email hung@example.vn", "commune": "03385"})
+        assert "012085001234" in response.json()["query"]  # the provider gets the real value
+        logged = gw.entry(response)["query"]
+        assert "012085001234" not in logged and "0912345678" not in logged and "hung@example.vn" not in logged
+        assert "commune=03385" in logged
+
+
+class TestRefusals:
+    def test_missing_credentials(self, gw: Gateway) -> None:
+        response = gw.call("test", "/echo", auth=False)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "gateway.unauthenticated"
+        entry = gw.entry(response)
+        assert entry["outcome"] == "gateway.unauthenticated" and entry["account_id"] is None
+
+    def test_forged_token(self, gw: Gateway) -> None:
+        version, body, mac = gw.token.split(".")
+        response = gw.call("test", "/echo", headers={"Authorization": f"Bearer {version}.{body}x.{mac}"})
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "gateway.invalid_token"
+
+    def test_wrong_api_key(self, gw: Gateway) -> None:
+        response = gw.call("test", "/echo", auth=False, headers={"X-API-Key": "khong-dung"})
+        assert response.status_code == 401
+        assert gw.entry(response)["outcome"] == "gateway.invalid_api_key"
+
+    def test_unknown_service(self, gw: Gateway) -> None:
+        response = gw.client.get("/gateway/khong-co/x", headers={"Authorization": f"Bearer {gw.token}"})
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "gateway.unknown_service"
+        assert gw.entry(response)["service_code"] == "khong-co"
+
+    def test_no_grant(self, gw: Gateway) -> None:
+        response = gw.call("ungranted", "/echo")
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "gateway.no_grant"
+        assert gw.entry(response)["outcome"] == "gateway.no_grant"
+
+    def test_other_consumer_has_no_grant(self, gw: Gateway) -> None:
+        token = get_token(gw.client, gw.registry.other_client_id)
+        response = gw.call("thua-dat", "/parcels/LC-03385-12-145", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 403
+
+    def test_expired_grant(self, gw: Gateway) -> None:
+        response = gw.call("expired", "/echo")
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "gateway.grant_expired"
+
+    def test_unknown_operation(self, gw: Gateway) -> None:
+        response = gw.call("thua-dat", "/owners/012085001234")
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "gateway.unknown_operation"
+        assert "012085001234" not in gw.entry(response)["path"]
+
+    def test_over_quota(self, gw: Gateway) -> None:
+        statuses = [gw.call("quota", "/echo").status_code for _ in range(3)]
+        response = gw.call("quota", "/echo")
+        assert statuses == [200, 200, 200]
+        assert response.status_code == 429
+        assert response.json()["error"]["code"] == "gateway.quota_exceeded"
+        assert int(response.headers["retry-after"]) >= 1
+        assert gw.entry(response)["outcome"] == "gateway.quota_exceeded"
+
+    def test_oversized_body(self, gw: Gateway) -> None:
+        response = gw.call("test", "/echo", method="POST", content=b"x" * (65 * 1024))
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "gateway.body_too_large"
+        assert gw.entry(response)["status"] == 413
+
+    def test_path_escaping_the_service_is_refused(self, gw: Gateway) -> None:
+        response = gw.call("test", "/echo/%2e%2e")
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "gateway.bad_path"
+
+    def test_too_many_concurrent_calls(self, gw: Gateway) -> None:
+        first: dict[str, Any] = {}
+        thread = threading.Thread(target=lambda: first.update(r=gw.call("limited", "/slow", params={"seconds": "1"})))
+        thread.start()
+        time.sleep(0.4)
+        response = gw.call("limited", "/echo")
+        thread.join()
+        assert first["r"].status_code == 200
+        assert response.status_code == 429
+        assert response.json()["error"]["code"] == "gateway.too_many_concurrent"
+
+
+class TestUpstreamFaults:
+    def test_slow_upstream_times_out(self, gw: Gateway) -> None:
+        response = gw.call("test", "/slow", params={"seconds": "3"})
+        assert response.status_code == 504
+        assert response.json()["error"]["code"] == "gateway.upstream_timeout"
+        assert gw.entry(response)["outcome"] == "gateway.upstream_timeout"
+
+    def test_dead_upstream(self, gw: Gateway) -> None:
+        response = gw.call("dead", "/x")
+        assert response.status_code == 502
+        assert response.json()["error"]["code"] == "gateway.upstream_unreachable"
+        assert gw.entry(response)["status"] == 502
+
+    def test_garbage_is_never_passed_on_when_fields_are_limited(self, gw: Gateway) -> None:
+        response = gw.call("limited", "/garbage")
+        assert response.status_code == 502
+        assert response.json()["error"]["code"] == "gateway.bad_upstream_response"
+        text_response = gw.call("limited", "/text")
+        assert text_response.status_code == 502
+        assert "plain text" not in text_response.text
+
+    def test_garbage_passes_through_when_fields_are_not_limited(self, gw: Gateway) -> None:
+        response = gw.call("test", "/garbage")
+        assert response.status_code == 200
+        assert response.content == b"{not json at all"
+
+    def test_provider_errors_pass_through_unchanged(self, gw: Gateway) -> None:
+        response = gw.call("test", "/fail")
+        assert response.status_code == 503
+        assert response.json() == {"error": {"code": "provider_down", "message": "Hệ thống nguồn đang bảo trì."}}
+        assert gw.entry(response)["outcome"] == "upstream.http_error"
+
+    def test_provider_not_found_passes_through(self, gw: Gateway) -> None:
+        response = gw.call("thua-dat", "/parcels/LC-KHONG-CO")
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "parcel_not_found"
+
+
+class TestLogAfterTraffic:
+    def test_every_call_above_left_a_verifiable_chain(self, gw: Gateway) -> None:
+        result = slog.verify(gw.engine, gw.data_dir)
+        assert result.ok, result.problem
+        with gw.engine.connect() as conn:
+            count = conn.execute(text("SELECT count(*) FROM sharing_log_entries")).scalar()
+        assert result.entries == count
+
+
+class TestReduction:
+    def test_object(self) -> None:
+        reduced, kept = gateway.reduce_fields({"a": 1, "b": 2, "secret": 3}, ("a", "b"))
+        assert reduced == {"a": 1, "b": 2} and kept == {"a", "b"}
+
+    def test_list(self) -> None:
+        reduced, _ = gateway.reduce_fields([{"a": 1, "x": 2}, {"a": 3}], ("a",))
+        assert reduced == [{"a": 1}, {"a": 3}]
+
+    def test_envelope_keeps_only_pagination_beside_data(self) -> None:
+        reduced, _ = gateway.reduce_fields({"data": [{"a": 1, "x": 2}], "total": 1, "leak": "x"}, ("a",))
+        assert reduced == {"data": [{"a": 1}], "total": 1}
+
+    def test_masking(self) -> None:
+        assert gateway.mask_text("so 012085001234 va 0912345678") == "so *********234 va *******678"
+        masked = gateway.mask_query("email=hung%40example.vn&x=1")
+        assert masked.startswith("email=***") and "hung" not in masked and masked.endswith("&x=1")
