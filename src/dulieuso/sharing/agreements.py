@@ -394,3 +394,33 @@ def join_requests(session: Session, actor: Actor, agreement_id: uuid.UUID) -> li
             .order_by(AgreementJoinRequest.created_at)
         )
     )
+
+
+def agreement_view(session: Session, agreement: SharingAgreement) -> dict[str, Any]:
+    """A plain dict for pages and the API."""
+    from dulieuso.sharing.service import agency_names
+
+    names = agency_names(session, [p.agency_id for p in agreement.parties])
+    service = session.get(DataService, agreement.service_id) if agreement.service_id else None
+    data: dict[str, Any] = {
+        "id": agreement.id,
+        "code": agreement.code,
+        "title": agreement.title,
+        "status": agreement.status.value,
+        "version": agreement.version,
+        "service_code": service.code if service else None,
+        "parties": [
+            {"agency_id": p.agency_id, "agency": names.get(p.agency_id), "role": p.role.value, "joined_at": p.joined_at}
+            for p in agreement.parties
+        ],
+        "valid_from": agreement.valid_from,
+        "valid_to": agreement.valid_to,
+        "signed_at": agreement.signed_at,
+        "activated_at": agreement.activated_at,
+        "ended_at": agreement.ended_at,
+        "next_states": sorted(s.value for s in TRANSITIONS[agreement.status]),
+        "missing": sorted(missing_items(agreement)),
+    }
+    for name in TEXT_FIELDS:
+        data[name] = getattr(agreement, name)
+    return data
