@@ -18,10 +18,10 @@ def extracted() -> dict[str, list[str]]:
     for filename, _lineno, message, _comments, _context in extract_from_dir(
         str(PACKAGE), METHODS, keywords=KEYWORDS, options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     ):
-        messages = message if isinstance(message, tuple) else (message,)
-        for msgid in messages:
-            if msgid:
-                found.setdefault(msgid, []).append(filename)
+        # A plural message is looked up by its singular form.
+        msgid = message[0] if isinstance(message, tuple) else message
+        if msgid:
+            found.setdefault(msgid, []).append(filename)
     return found
 
 
