@@ -40,8 +40,8 @@ DISPLAY_NAMES: Final = {
     UTF8_BOM: "UTF-8 (BOM)",
     UTF16: "UTF-16",
     CP1258: "Windows-1258",
-    TCVN3: "TCVN3 (ABC)",
-    VNI: "VNI-Windows",
+    TCVN3: "TCVN3",
+    VNI: "VNI",
 }
 
 LEGACY: Final = (CP1258, TCVN3, VNI)

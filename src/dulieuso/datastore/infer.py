@@ -91,6 +91,9 @@ class ColumnType:
             elif style == "en":
                 pattern = r"[+-]?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]+)?"
                 clean = f"replace({v}, ',', '')"
+            elif kind == "integer":
+                # DuckDB casts "12.5" to the integer 13: refuse a decimal point instead.
+                return f"CASE WHEN contains({v}, '.') THEN NULL ELSE TRY_CAST({v} AS BIGINT) END"
             else:
                 return f"TRY_CAST({v} AS {target})"
             return (
@@ -113,11 +116,29 @@ class ColumnType:
 
     @property
     def native(self) -> str | None:
-        """The DuckDB type the CSV reader can parse this column as directly (ISO dates,
-        plain numbers), or None when the text needs our SQL expression."""
+        """The DuckDB type the CSV reader parses this column as directly (ISO dates, plain
+        numbers, true/false), or None when the text needs our SQL expression. Integers
+        are read as DOUBLE (the reader would round "12.5" to 13) and checked in SQL."""
         if self.format or self.type == "string":
             return None
-        return SQL_TYPES[self.type]
+        return "DOUBLE" if self.type == "integer" else SQL_TYPES[self.type]
+
+    def copy_expression(self, column: str) -> str:
+        """SQL for the Parquet ``COPY``: like :meth:`expression`, but a value that does
+        not convert raises an error (which sends the ingest down the slow, checking
+        path) instead of silently becoming NULL."""
+        if self.type == "string":
+            return self.expression(column)
+        c = quote(column)
+        if self.native == "DOUBLE" and self.type == "integer":
+            return (
+                f"CASE WHEN {c} <> trunc({c}) OR abs({c}) >= 9007199254740992 "
+                f"THEN error('not an integer: ' || {c}) ELSE CAST({c} AS BIGINT) END"
+            )
+        if self.native:
+            return c
+        expr = self.expression(column)
+        return f"CASE WHEN NULLIF({c}, '') IS NOT NULL AND ({expr}) IS NULL THEN error('cannot convert: ' || {c}) ELSE {expr} END"
 
     def leading_zero_check(self, column: str) -> str | None:
         """SQL counting values with leading zeros ("007"): codes, kept as text."""
@@ -241,24 +262,31 @@ def propose_all(
 def verify_converted(
     con: duckdb.DuckDBPyConnection, relation: str, chosen: dict[str, ColumnType]
 ) -> dict[str, tuple[ColumnType, float]]:
-    """Check the columns that our SQL converts (Vietnamese numbers and dates, booleans)
-    over the whole file; the CSV reader checks the others itself. Columns that fail
-    become text; returns them with the type they were meant to have and its share."""
+    """Check every typed column over the whole file (the slow path, taken when the fast
+    ``COPY`` met a value that does not convert). An integer column with decimals becomes
+    a number; other failing columns become text. Returns the columns that became text,
+    with the type they were meant to have and the share of values that had it."""
     failed: dict[str, tuple[ColumnType, float]] = {}
-    pending = [c for c, k in chosen.items() if k.type != "string" and k.native is None]
+    pending = [c for c, k in chosen.items() if k.type != "string"]
     if not pending:
         return failed
     parts: list[str] = []
     for column in pending:
         parts.append(f"count(NULLIF({quote(column)}, ''))")
         parts.append(f"count({chosen[column].expression(column)})")
+        parts.append(f"count(TRY_CAST(NULLIF({quote(column)}, '') AS DOUBLE))")
     counts = con.execute(f"SELECT {', '.join(parts)} FROM {relation}").fetchone()
     assert counts is not None
     for i, column in enumerate(pending):
-        present, converted = counts[2 * i : 2 * i + 2]
-        if converted != present:
-            failed[column] = (chosen[column], converted / present if present else 0.0)
-            chosen[column] = ColumnType("string")
+        present, converted, as_double = counts[3 * i : 3 * i + 3]
+        if converted == present:
+            continue
+        kind = chosen[column]
+        if kind.type == "integer" and not kind.format and as_double == present:
+            chosen[column] = ColumnType("number")
+            continue
+        failed[column] = (kind, converted / present if present else 0.0)
+        chosen[column] = ColumnType("string")
     return failed
 
 

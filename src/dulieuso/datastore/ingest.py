@@ -45,6 +45,16 @@ STAGE_WRITING = N_("Writing the data")
 STAGE_PUBLISHING = N_("Publishing the new version")
 STAGE_DONE = N_("Done")
 
+#: How each type is named in messages ("Column X is mostly numbers, ...").
+TYPE_NAMES = {
+    "integer": N_("whole numbers"),
+    "number": N_("numbers"),
+    "boolean": N_("true/false values"),
+    "date": N_("dates"),
+    "datetime": N_("dates with times"),
+    "string": N_("text"),
+}
+
 #: Frictionless type -> CKAN datastore type (``fields[].type`` in datastore_search).
 CKAN_TYPES = {
     "integer": "int",
@@ -498,14 +508,22 @@ def _structural_error(rejects: list[_Reject], columns: int, ids: dict[str, str])
                        "message": msg.vi, "message_en": msg.en})
     summary = Msg(
         "The file has {count} rows with structural errors; the first: {first}",
-        count=len(rejects) if len(rejects) < REJECTS_LIMIT else f"{REJECTS_LIMIT}+",
+        count=len(rejects) if len(rejects) < REJECTS_LIMIT else str(REJECTS_LIMIT) + "+",
         first=_reject_msg(rejects[0], columns),
     )
     return Invalid(summary, code="ingest_failed", extra={"errors": errors})
 
 
+class _ConversionFailed(Exception):
+    """A value did not convert to its column's proposed type during the fast ``COPY``."""
+
+
 def _read_error(error: duckdb.Error) -> Invalid:
-    msg = Msg("The file cannot be read as CSV: {reason}", reason=str(error).splitlines()[0][:300])
+    return _read_error_text(str(error).splitlines()[0][:300])
+
+
+def _read_error_text(reason: str) -> Invalid:
+    msg = Msg("The file cannot be read as CSV: {reason}", reason=reason)
     return Invalid(msg, code="ingest_failed", extra={"errors": [
         {"type": "source-error", "rowNumber": None, "fieldName": None, "message": msg.vi, "message_en": msg.en}]})
 
@@ -560,24 +578,33 @@ def _load(run: _Run, text: TextSource, target: Path) -> tuple[int, list[Field]]:
     by_column = dict(zip(columns, ids, strict=True))
     chosen, mostly = propose_all(columns, _sample_rows(text, len(labels)))
     text_relation = _read_csv_sql(text)
-    run.progress(0.2, STAGE_TYPES)
-    try:
-        for column, (wanted, share) in verify_converted(run.con, text_relation, chosen).items():
-            if share >= 0.5:
-                _warn_fallback(run, column, by_column[column], wanted, share,
-                               odd_rows(run.con, text_relation, column, wanted), text.first_data_row)
-    except duckdb.InterruptException:
-        raise Cancelled() from None
-    except duckdb.Error as error:
-        if "unicode" in str(error).lower() and text.path.suffix != ".utf8":
-            _retry_as_legacy(run, text)
-            return _load(run, text, target)
-        # A structural problem: the COPY below reports it with its line.
-    run.progress(0.4, STAGE_WRITING)
+    run.progress(0.3, STAGE_WRITING)
     rows = 0
-    for attempt in range(len(columns) + 2):
+    checked = False
+    for attempt in range(len(columns) + 3):
         target.unlink(missing_ok=True)
-        rows, rejects = _copy(run, text, columns, ids, chosen, target, attempt)
+        try:
+            rows, rejects = _copy(run, text, columns, ids, chosen, target, attempt)
+        except _ConversionFailed:
+            if checked:
+                raise _read_error_text("a value could not be converted") from None
+            # Slow path: find the columns whose values do not all convert.
+            run.progress(0.4, STAGE_TYPES)
+            checked = True
+            try:
+                failed = verify_converted(run.con, text_relation, chosen)
+            except duckdb.InterruptException:
+                raise Cancelled() from None
+            except duckdb.Error as error:
+                if "unicode" in str(error).lower() and text.path.suffix != ".utf8":
+                    _retry_as_legacy(run, text)
+                    return _load(run, text, target)
+                raise _read_error(error) from None
+            for column, (wanted, share) in failed.items():
+                if share >= 0.5:
+                    _warn_fallback(run, column, by_column[column], wanted, share,
+                                   odd_rows(run.con, text_relation, column, wanted), text.first_data_row)
+            continue
         structural = [r for r in rejects if r.kind != "type-error"]
         if structural:
             if any(r.kind == "encoding-error" for r in structural) and text.path.suffix != ".utf8":
@@ -640,7 +667,7 @@ def _copy(
     parts = []
     for column, field_id in zip(columns, ids, strict=True):
         kind = chosen[column]
-        expr = quote(column) if kind.native else kind.expression(column)
+        expr = kind.copy_expression(column)
         if kind.type == "string" and text.extra_fields.get("_nfc", {}).get("needed"):
             expr = f"nfc_normalize({expr})"
         parts.append(f"{expr} AS {quote(field_id)}")
@@ -656,6 +683,10 @@ def _copy(
         result = run.sql(f"COPY (SELECT {', '.join(parts)} FROM {relation}) TO {literal(str(target))} (FORMAT parquet)").fetchall()
     except duckdb.InterruptException:
         raise Cancelled() from None
+    except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
+        if "unicode" in str(error).lower():
+            raise _read_error(error) from None
+        raise _ConversionFailed() from None
     except duckdb.Error as error:
         raise _read_error(error) from None
     rows = int(result[0][0]) if result else 0
@@ -691,7 +722,7 @@ def _warn_fallback(
     msg = Msg(
         "Column {field} is mostly {type}, but row {row} has the value \"{value}\": it is stored as text.",
         field=field_id,
-        type=wanted.type,
+        type=Msg(TYPE_NAMES[wanted.type]),
         row=index + first_row,
         value=value[:80],
     )
