@@ -10,10 +10,11 @@ ships inside matplotlib (``mpl-data/fonts/ttf``), with Debian's copy as a fallba
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timezone
 from functools import lru_cache
-from importlib.resources import files
+from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,12 +22,14 @@ from fpdf import FPDF
 from fpdf.enums import TableCellFillMode, VAlign
 from fpdf.fonts import FontFace
 
-from dulieuso.catalog.models import SharingForm, UserType
+from dulieuso.catalog.models import DatabaseLevel, SharingForm, UpdateFrequency, UserType
 from dulieuso.catalog.spreadsheet import ENUM_LABELS
-from dulieuso.catalog.models import DatabaseLevel, UpdateFrequency
 
 if TYPE_CHECKING:
     from dulieuso.catalog.exports import IssueExport
+
+# fpdf2 subsets the font with fontTools, which logs every step at INFO: keep it out of the JSON logs.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 TITLE = "DANH MỤC CƠ SỞ DỮ LIỆU CỦA TỈNH LAI CHÂU"
 FONT = "DejaVu"
@@ -72,8 +75,11 @@ def roman(number: int) -> str:
 @lru_cache
 def font_files() -> dict[str, Path]:
     """The DejaVu Sans files: matplotlib's copy, else the system's."""
-    bundled = Path(str(files("matplotlib") / "mpl-data" / "fonts" / "ttf"))
-    for folder in (bundled, _FALLBACK_DIR):
+    folders = [_FALLBACK_DIR]
+    spec = find_spec("matplotlib")  # located, not imported: importing it loads numpy
+    if spec is not None and spec.submodule_search_locations:
+        folders.insert(0, Path(list(spec.submodule_search_locations)[0]) / "mpl-data" / "fonts" / "ttf")
+    for folder in folders:
         paths = {style: folder / name for style, name in _STYLES.items()}
         if all(p.exists() for p in paths.values()):
             return paths
