@@ -15,6 +15,7 @@ catalog now; ``diff_issues`` compares two issues, field by field.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -61,12 +62,20 @@ def list_issues(session: Session, actor: Actor) -> list[CatalogIssue]:
     return list(session.scalars(select(CatalogIssue).order_by(CatalogIssue.number.desc())))
 
 
-def get_issue(session: Session, actor: Actor, number: int) -> CatalogIssue:
-    """Issued version ``number`` (public)."""
+def get_issue(session: Session, actor: Actor, ident: int | str) -> CatalogIssue:
+    """Issued version ``ident``: its number (``3``) or its UUID (public)."""
     require(actor, CatalogAction.VIEW)
-    issue = session.scalar(select(CatalogIssue).where(CatalogIssue.number == number))
+    text = str(ident).strip()
+    issue: CatalogIssue | None = None
+    if text.isdigit() and len(text) < 10:
+        issue = session.scalar(select(CatalogIssue).where(CatalogIssue.number == int(text)))
+    else:
+        try:
+            issue = session.get(CatalogIssue, uuid.UUID(text))
+        except ValueError:
+            issue = None
     if issue is None:
-        raise NotFound(Msg("Catalog version {n} not found.", n=number), code="issue_not_found")
+        raise NotFound(Msg("Catalog version {n} not found.", n=text[:40]), code="issue_not_found")
     return issue
 
 
@@ -78,6 +87,7 @@ def issue_summary(issue: CatalogIssue) -> dict[str, Any]:
     """The issue's header without its entries (lists, API)."""
     return {
         "id": issue.number,
+        "uuid": str(issue.id),
         "number": issue.number,
         "decision_number": issue.decision_number,
         "decision_date": issue.decision_date.isoformat(),
