@@ -213,6 +213,7 @@ class _Run:
         self.cancel = cancel
         self.notices: list[Msg] = []
         self.warnings: list[dict[str, Any]] = []
+        self.copies = 0
         (work / "duckdb").mkdir()
         self.con = duckdb.connect(
             ":memory:",
@@ -445,11 +446,10 @@ _NUMBERISH = re.compile(r"[+-]?[\d.,/:-]+")
 
 
 def _looks_like_header(text: TextSource) -> bool:
-    """When every column is text, the first row is a header if its cells are non-empty,
-    distinct and none of them is a number or a date."""
-    first = _first_record(text)
-    cells = [c.strip() for c in first]
-    return bool(cells) and all(cells) and len(set(cells)) == len(cells) and not any(_NUMBERISH.fullmatch(c) for c in cells)
+    """The first row is a header unless one of its cells is a number or a date (names
+    may repeat or be empty: they are made unique and filled in)."""
+    cells = [c.strip() for c in _first_record(text)]
+    return any(cells) and not any(_NUMBERISH.fullmatch(c) for c in cells if c)
 
 
 def _read_csv_sql(text: TextSource, **extra: str) -> str:
@@ -480,6 +480,12 @@ _ERROR_KINDS = {
     "INVALID STATE": "source-error",
 }
 REJECTS_LIMIT = 1000
+
+
+def _error_kind(error_type: str) -> str:
+    if "UNICODE" in error_type or "ENCODING" in error_type:
+        return "encoding-error"
+    return _ERROR_KINDS.get(error_type, "source-error")
 
 
 @dataclass(frozen=True)
@@ -672,7 +678,8 @@ def _copy(
             expr = f"nfc_normalize({expr})"
         parts.append(f"{expr} AS {quote(field_id)}")
     typed = "{" + ", ".join(f"{literal(c)}: {literal(chosen[c].native or 'VARCHAR')}" for c in columns) + "}"
-    table, scan = f"rejects_{attempt}", f"reject_scans_{attempt}"
+    run.copies += 1  # a fresh rejects table for every COPY, also across reloads
+    table, scan = f"rejects_{run.copies}", f"reject_scans_{run.copies}"
     relation = _read_csv_sql(
         text, all_varchar="false", columns=typed, store_rejects="true", ignore_errors="true",
         rejects_table=literal(table), rejects_scan=literal(scan), rejects_limit=str(REJECTS_LIMIT),
@@ -693,7 +700,7 @@ def _copy(
     found = run.sql(f"SELECT line, column_name, error_type, csv_line FROM {table} ORDER BY line").fetchall()
     name_to_column = {c: c for c in columns}
     rejects = [
-        _Reject(int(line) + text.line_offset, name_to_column.get(name) if name else None, _ERROR_KINDS.get(str(kind), "source-error"), str(csv_line or ""))
+        _Reject(int(line) + text.line_offset, name_to_column.get(name) if name else None, _error_kind(str(kind)), str(csv_line or ""))
         for line, name, kind, csv_line in found
     ]
     return rows, rejects
