@@ -134,22 +134,26 @@ def _focal_contact(session: Session, agency: Agency) -> dict[str, Any]:
     return {"contact_name": point.full_name or None, "contact_email": point.email or None, "contact_phone": point.phone or None}
 
 
-def _incoming(session: Session, parsed_entry: Any, agency: Agency) -> dict[str, Any]:
+def _incoming(parsed_entry: Any, focal_contact: dict[str, Any]) -> dict[str, Any]:
     """The entry as it would be saved: the service fills an empty contact with the focal
     point and marks personal data when any element holds it."""
     data = comparable(parsed_entry)
     if not any(data.get(k) for k in ("contact_name", "contact_email", "contact_phone")):
-        data.update(_focal_contact(session, agency))
+        data.update(focal_contact)
     data["contains_personal_data"] = bool(data.get("contains_personal_data")) or any(
         e.get("is_personal_data") for c in data["categories"] for e in c["elements"]
     )
     return data
 
 
-def _check(session: Session, parsed: ParsedWorkbook, agency: Agency) -> list[PlannedEntry]:
-    """Validate every entry like the service does; raise located errors, else plan."""
+def _check(session: Session, parsed: ParsedWorkbook, agency: Agency, *, compare: bool = True) -> list[PlannedEntry]:
+    """Validate every entry like the service does; raise located errors, else plan.
+
+    ``compare=False`` (just before saving) skips the field-by-field comparison.
+    """
     errors: list[CellError] = []
     planned: list[PlannedEntry] = []
+    focal_contact = _focal_contact(session, agency) if compare else {}
 
     def located(code: str, path: str, message: Msg) -> CellError:
         sheet, row, column = parsed.locate(code, path)
@@ -171,10 +175,11 @@ def _check(session: Session, parsed: ParsedWorkbook, agency: Agency) -> list[Pla
             sheet, row, column = parsed.locate(entry.code, notice.field)
             notice_list.append({"sheet": sheet, "row": row, "column": column,
                                 "message": notice.message.vi, "message_en": notice.message.en})
-        after = _incoming(session, entry, agency)
-        if existing is None:
-            planned.append(PlannedEntry(entry.code, entry.name, "create", rows.row, notices=notice_list))
+        if existing is None or not compare:
+            action = "create" if existing is None else "update"
+            planned.append(PlannedEntry(entry.code, entry.name, action, rows.row, notices=notice_list))
             continue
+        after = _incoming(entry, focal_contact)
         before = comparable_dict(service.to_dict(session, existing))
         changes = diff_entries(before, after)
         planned.append(PlannedEntry(entry.code, entry.name, "update" if changes else "unchanged", rows.row,
@@ -198,27 +203,41 @@ def apply_import(
 ) -> ImportResult:
     """Save every entry of the upload, or none: the caller commits.
 
-    The entries are checked again (the catalog may have changed since the preview),
-    then saved in one SAVEPOINT; the first failure rolls back all of them.
+    The entries are saved in one SAVEPOINT; the first failure rolls back all of them and
+    is reported on its row and column (``service.save_entry`` validates each entry the
+    same way the preview did, so a file that previewed cleanly fails only if the
+    catalog changed in between; the preview is not repeated here, it would double the
+    time of a large import).
     """
-    parsed, plan = plan_import(session, actor, data, agency_code)
-    result = ImportResult(plan.agency, [], [], [])
+    agency = _agency(session, actor, agency_code)
+    parsed = parse_workbook(data, agency=agency.code)
+    result = ImportResult(agency.code, [], [], [])
     total = len(parsed.entries)
     with session.begin_nested():  # leaving it by an exception rolls every entry back
         for done, entry in enumerate(parsed.entries, start=1):
             try:
                 saved = service.save_entry(session, actor, entry, mode="upsert")
             except DomainError as error:
-                row = parsed.rows[entry.code].row
-                header = DATABASE_COLUMNS[0].header
-                raise ImportErrors([CellError(DATABASE_SHEET, row, header, "", Msg(
-                    "Row {row}, column '{column}': {problem}", row=row, column=header, problem=error.message,
-                ))]) from error
+                raise ImportErrors(_located(parsed, entry.code, error)) from error
             bucket = result.created if saved.created else result.updated if saved.changed else result.unchanged
             bucket.append(entry.code)
             if progress is not None:
                 progress(done, total)
     return result
+
+
+def _located(parsed: ParsedWorkbook, code: str, error: DomainError) -> list[CellError]:
+    """A service error about entry ``code``, put on the rows and columns it concerns."""
+    located: list[CellError] = []
+    items = [(path, message) for path, messages in error.fields.items() for message in messages]
+    if not items:
+        items = [("code", error.message if error.status != 403 else Msg(
+            "the code '{code}' belongs to a database of another agency.", code=code))]
+    for path, message in items:
+        sheet, row, column = parsed.locate(code, path)
+        located.append(CellError(sheet, row, column, "", Msg(
+            "Row {row}, column '{column}': {problem}", row=row, column=column, problem=message)))
+    return located
 
 
 # -- staging an upload between preview and confirmation ---------------------------------

@@ -55,6 +55,8 @@ _VNI_SINGLES = {s: t for s, t in zip(_VNI_SOURCE, _VNI_TARGET, strict=True) if l
 _VIETNAMESE_LATIN1 = frozenset("àáâãèéêìíòóôõùúýÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝ")
 #: Characters that appear in legacy text but never in Unicode Vietnamese words.
 _TELLTALE = (frozenset(_TCVN3_SOURCE) | frozenset("".join(_VNI_SOURCE))) - _VIETNAMESE_LATIN1
+_TELLTALE_RE = re.compile("[" + re.escape("".join(sorted(_TELLTALE))) + "]")
+_BEYOND_LATIN1 = re.compile(r"[^\x00-\xff]")
 _TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")  # huyền, sắc, ngã, hỏi, nặng
 _WORD = re.compile(r"[^\s\d.,;:!?()\[\]\"'/\-–—]+")
 _VOWELS = "aàảãáạăằẳẵắặâầẩẫấậeèẻẽéẹêềểễếệiìỉĩíịoòỏõóọôồổỗốộơờởỡớợuùủũúụưừửữứựyỳỷỹýỵ"
@@ -124,7 +126,8 @@ def detect(text: str) -> LegacyText | None:
     decoding that yields the most plausible Vietnamese words wins, and it must beat the
     text as it stands.
     """
-    if not text or any(ord(ch) > 255 for ch in text) or not any(ch in _TELLTALE for ch in text):
+    # Fast exits first: this runs on every text cell of an upload.
+    if not text or text.isascii() or _BEYOND_LATIN1.search(text) or not _TELLTALE_RE.search(text):
         return None
     baseline = _plausible_words(text)
     best: LegacyText | None = None
