@@ -26,8 +26,6 @@ from dulieuso.catalog.spreadsheet import comparable, comparable_dict, parse_work
 from dulieuso.db import make_engine, make_sessionmaker, transaction
 from dulieuso.vntext import fold
 
-from .conftest import complete_entry
-
 ISSUE = issues.IssueInput(
     decision_number="1234/QĐ-UBND", decision_date="2026-03-15", signer="Lê Văn Ký", signer_title="CHỦ TỊCH"
 )

@@ -34,7 +34,6 @@ from dulieuso.auth.permissions import Actor, require
 from dulieuso.catalog import service
 from dulieuso.catalog.permissions import CatalogAction
 from dulieuso.catalog.spreadsheet import (
-    DATABASE_COLUMNS,
     DATABASE_SHEET,
     CellError,
     Change,
