@@ -19,7 +19,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dulieuso.cli import DataDir, _cli_actor, _sessionmaker, _settings
+# The main CLI mounts this sub-app (``app.add_typer(catalog_cli.app, name="catalog")``), so
+# its helpers are imported inside the commands: importing them here would be circular.
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", envvar="DULIEUSO_DATA_DIR", help="Data folder (default ./dulieuso-data)."),
+]
 
 app = typer.Typer(help="Danh mục CSDL: nhập từ Excel, xuất bản ban hành (catalog import/export).", no_args_is_help=True)
 console = Console()
@@ -56,6 +61,7 @@ def import_file(
 ) -> None:
     """Import catalog entries from a filled XLSX template, all or nothing."""
     from dulieuso.catalog import imports
+    from dulieuso.cli import _cli_actor, _sessionmaker, _settings
 
     data = file.read_bytes()
     factory = _sessionmaker(_settings(data_dir))
@@ -107,6 +113,7 @@ def export_issue(
 ) -> None:
     """Export an issued version of the catalog."""
     from dulieuso.catalog import exports
+    from dulieuso.cli import _cli_actor, _sessionmaker, _settings
 
     fmt = fmt.lower().lstrip(".")
     if fmt not in exports.FORMATS:
