@@ -193,7 +193,6 @@ def _entry(code: str, agency: str, name: str = "Cơ sở dữ liệu đất đai
     }
 
 
-@pytest.mark.live
 def test_cli_import_then_export(tmp_path):
     data_dir = tmp_path / "data"
     first = _cli(data_dir, "export", "--issue", "1", "--format", "json")  # creates and migrates the data dir
