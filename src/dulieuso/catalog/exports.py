@@ -119,7 +119,7 @@ def to_json(export: IssueExport) -> bytes:
 
 def to_xlsx(export: IssueExport) -> bytes:
     title = f"DANH MỤC CƠ SỞ DỮ LIỆU CỦA TỈNH LAI CHÂU — bản ban hành số {export.number} (QĐ {export.decision_number})"
-    return spreadsheet.write_workbook(export.entries, title=title, template_rows=0)
+    return spreadsheet.write_workbook(export.entries, title=title)
 
 
 def to_pdf(export: IssueExport) -> bytes:
