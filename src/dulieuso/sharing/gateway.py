@@ -290,8 +290,12 @@ def gateway_state(app: Any) -> GatewayState:
 
             access = registry_access
         engine = getattr(app.state, "log_engine", None) or app.state.engine
-        writer = sharing_log.writer_for(engine, settings.data_dir,
-                                        synchronous_full=getattr(settings, "sharing_log_fsync", True))
+        # fsync of the SQLite WAL on every group commit (durable across power loss); off,
+        # commits survive a killed process but not an OS crash. See docs/exchange-log.md.
+        fsync = getattr(app.state, "sharing_log_fsync", None)
+        if fsync is None:
+            fsync = getattr(settings, "sharing_log_fsync", True)
+        writer = sharing_log.writer_for(engine, settings.data_dir, synchronous_full=bool(fsync))
         state = GatewayState(
             access=access,
             sessionmaker=app.state.sessionmaker,

@@ -462,20 +462,35 @@ class VerifyResult:
     seconds: float = 0.0
 
 
-def _canonical_sql(dialect: str) -> str:
-    """SQL that yields ``prev_hash || "\\n" || canonical`` exactly as ``canonical()`` does."""
+NOT_NULL = frozenset({"request_id", "request_at", "response_at", "latency_us", "method", "path", "query", "status",
+                      "outcome", "bytes_in", "bytes_out", "request_sha256", "response_sha256"})
+
+
+def _material_sql(dialect: str) -> str:
+    """SQL for the UTF-8 bytes of ``prev_hash + "\n" + canonical(entry)``, built by the database.
+
+    SQLite: one ``format()`` call per row (much cheaper than 60 ``||``); PostgreSQL: the
+    same text through ``to_char`` for timestamps.
+    """
+    if dialect == "sqlite":
+        fmt = "\x1f".join("=%s" if name in NOT_NULL else "%s" for name in FIELDS)
+        args = ", ".join(name if name in NOT_NULL else f"iif({name} IS NULL, '~', '=' || {name})" for name in FIELDS)
+        return f"CAST(prev_hash || char(10) || format('{fmt}', {args}) AS BLOB)"
     parts = []
     for name in FIELDS:
-        if dialect == "sqlite":
-            value = name
-        elif name in TIME_FIELDS:
+        if name in TIME_FIELDS:
             value = f"to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
         else:
             value = f"{name}::text"
         parts.append(f"coalesce('=' || {value}, '~')")
-    sep = "char(31)" if dialect == "sqlite" else "chr(31)"
-    newline = "char(10)" if dialect == "sqlite" else "chr(10)"
-    return f"prev_hash || {newline} || " + f" || {sep} || ".join(parts)
+    return "convert_to(prev_hash || chr(10) || " + " || chr(31) || ".join(parts) + ", 'UTF8')"
+
+
+def _digest_sql(dialect: str) -> str:
+    """The entry's recomputed hash (PostgreSQL hashes server-side) or, on SQLite, its material."""
+    if dialect == "sqlite":
+        return _material_sql(dialect)
+    return f"encode(sha256({_material_sql(dialect)}), 'hex')"
 
 
 def _seq_range(conn: Any, start: datetime | int | None, end: datetime | int | None, sqlite: bool) -> tuple[int | None, int | None]:
@@ -516,6 +531,7 @@ def verify(
     end: datetime | int | None = None,
     *,
     batch_rows: int = 20000,
+    workers: int | None = None,
 ) -> VerifyResult:
     """Recompute the chain and the checkpoints; name the first bad entry.
 
@@ -605,38 +621,17 @@ def verify(
             cur.close()
             expected_seq, prev = begin_seq, row[0] if row else GENESIS
 
-        # 3. The entries, streamed; the database builds the canonical text.
-        sql = (
-            f"SELECT seq, prev_hash, entry_hash, {_canonical_sql(engine.dialect.name)} "
-            f"FROM sharing_log_entries WHERE seq >= {ph} AND seq <= {ph} ORDER BY seq"
-        )
-        if sqlite:
-            cur = conn.cursor()
+        # 3. The entries, streamed; the database builds the canonical text (and on
+        # PostgreSQL hashes it too); Python checks order, links and hashes in a tight loop.
+        # Long ranges are split across processes (each chunk re-reads the entry before it,
+        # so every link is checked once).
+        total = stop_seq - begin_seq + 1
+        chunks = workers if workers is not None else min(os.cpu_count() or 1, 4)
+        if chunks > 1 and total >= PARALLEL_MIN_ENTRIES:
+            problem, count = _scan_parallel(engine, begin_seq, stop_seq, expected_seq, prev, batch_ends,
+                                            chunks, batch_rows)
         else:
-            cur = conn.cursor(name="sharing_log_verify")  # server-side cursor
-            cur.itersize = batch_rows
-        cur.execute(sql, (begin_seq, stop_seq))
-        sha256 = hashlib.sha256
-        count = 0
-        problem: VerifyResult | None = None
-        while problem is None:
-            rows = cur.fetchmany(batch_rows)
-            if not rows:
-                break
-            for seq, prev_hash, entry_hash, material in rows:
-                if seq != expected_seq or prev_hash != prev or sha256(material.encode()).hexdigest() != entry_hash:
-                    problem = _diagnose(conn, sqlite, seq, expected_seq, prev, prev_hash, entry_hash, material, count)
-                    break
-                end_hash = batch_ends.get(seq)
-                if end_hash is not None and end_hash != entry_hash:
-                    problem = VerifyResult(False, count, 0, None, None,
-                                           f"entry {seq} does not match its signed checkpoint (entries "
-                                           "were altered, inserted or the chain rewritten)", seq, "altered")
-                    break
-                prev = entry_hash
-                expected_seq += 1
-                count += 1
-        cur.close()
+            problem, count = _scan(conn, sqlite, begin_seq, stop_seq, expected_seq, prev, batch_ends, batch_rows)
         if problem is not None:
             problem.checkpoints = len(checkpoints)
             problem.first_seq, problem.last_seq = first_seq, last_seq
@@ -655,8 +650,121 @@ def verify(
         raw.close()
 
 
+PARALLEL_MIN_ENTRIES = 200_000
+
+
+def _scan(conn: Any, sqlite: bool, lo: int, hi: int, expected_seq: int, prev: str,
+          batch_ends: dict[int, str], batch_rows: int) -> tuple[VerifyResult | None, int]:
+    """Check entries ``lo..hi``: order, links, hashes, checkpoint ends. (problem, entries checked)."""
+    ph = "?" if sqlite else "%s"
+    sql = (f"SELECT seq, prev_hash, entry_hash, {_digest_sql('sqlite' if sqlite else 'postgresql')} "
+           f"FROM sharing_log_entries WHERE seq >= {ph} AND seq <= {ph} ORDER BY seq")
+    if sqlite:
+        cur = conn.cursor()
+    else:
+        cur = conn.cursor(name=f"sharing_log_verify_{lo}")  # server-side cursor
+        cur.itersize = batch_rows
+    cur.execute(sql, (lo, hi))
+    sha256 = hashlib.sha256
+    count = 0
+    problem: VerifyResult | None = None
+    get_end = batch_ends.get
+    while problem is None:
+        rows = cur.fetchmany(batch_rows)
+        if not rows:
+            break
+        for seq, prev_hash, entry_hash, digest in rows:
+            if sqlite:
+                digest = sha256(digest).hexdigest()
+            if seq != expected_seq or prev_hash != prev or digest != entry_hash:
+                problem = _diagnose(conn, sqlite, seq, expected_seq, prev, prev_hash, digest == entry_hash, count)
+                break
+            end_hash = get_end(seq)
+            if end_hash is not None and end_hash != entry_hash:
+                problem = VerifyResult(False, count, 0, None, None,
+                                       f"entry {seq} does not match its signed checkpoint (entries "
+                                       "were altered, inserted or the chain rewritten)", seq, "altered")
+                break
+            prev = entry_hash
+            expected_seq += 1
+            count += 1
+    cur.close()
+    return problem, count
+
+
+def _scan_chunk(url: str, lo: int, hi: int, batch_ends: dict[int, str],
+                batch_rows: int) -> tuple[VerifyResult | None, int]:
+    """A worker process's chunk: starts at entry ``lo - 1``, trusting only its ``prev_hash``."""
+    from dulieuso.db import make_engine
+
+    from sqlalchemy.pool import NullPool
+
+    engine = make_engine(url, poolclass=NullPool)
+    raw = engine.raw_connection()
+    try:
+        conn: Any = raw.driver_connection
+        sqlite = engine.dialect.name == "sqlite"
+        ph = "?" if sqlite else "%s"
+        cur = conn.cursor()
+        cur.execute(f"SELECT prev_hash FROM sharing_log_entries WHERE seq = {ph}", (lo - 1,))
+        row = cur.fetchone()
+        cur.close()
+        if row is None:
+            return VerifyResult(False, 0, 0, None, None, f"entries {lo - 1}..{lo - 1} are missing (deleted)",
+                                lo - 1, "deleted"), 0
+        problem, count = _scan(conn, sqlite, lo - 1, hi, lo - 1, row[0], batch_ends, batch_rows)
+        return problem, max(count - 1, 0)
+    finally:
+        raw.close()
+        engine.dispose()
+
+
+def _scan_parallel(engine: Engine, lo: int, hi: int, expected_seq: int, prev: str, batch_ends: dict[int, str],
+                   chunks: int, batch_rows: int) -> tuple[VerifyResult | None, int]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    url = engine.url.render_as_string(hide_password=False)
+    size = (hi - lo + 1 + chunks - 1) // chunks
+    bounds = [(start, min(start + size - 1, hi)) for start in range(lo, hi + 1, size)]
+    # fork is quick and safe from a single-threaded CLI; a server process (threads) spawns.
+    method = "fork" if threading.active_count() == 1 else "spawn"
+    with ProcessPoolExecutor(len(bounds), mp_context=multiprocessing.get_context(method)) as pool:
+        futures = []
+        for index, (a, b) in enumerate(bounds):
+            ends = {k: v for k, v in batch_ends.items() if a - 1 <= k <= b}
+            if index == 0:
+                futures.append(pool.submit(_scan_first, url, a, b, expected_seq, prev, ends, batch_rows))
+            else:
+                futures.append(pool.submit(_scan_chunk, url, a, b, ends, batch_rows))
+        results = [future.result() for future in futures]
+    total = 0
+    for problem, count in results:
+        if problem is not None:
+            problem.entries = total + count
+            return problem, total + count
+        total += count
+    return None, total
+
+
+def _scan_first(url: str, lo: int, hi: int, expected_seq: int, prev: str, batch_ends: dict[int, str],
+                batch_rows: int) -> tuple[VerifyResult | None, int]:
+    from sqlalchemy.pool import NullPool
+
+    from dulieuso.db import make_engine
+
+    engine = make_engine(url, poolclass=NullPool)
+    raw = engine.raw_connection()
+    try:
+        return _scan(raw.driver_connection, engine.dialect.name == "sqlite", lo, hi, expected_seq, prev,
+                     batch_ends, batch_rows)
+    finally:
+        raw.close()
+        engine.dispose()
+
+
 def _diagnose(conn: Any, sqlite: bool, seq: int, expected_seq: int, prev: str, prev_hash: str,
-              entry_hash: str, material: str, count: int) -> VerifyResult:
+              intact: bool, count: int) -> VerifyResult:
     """Say what happened at the first entry that breaks the chain."""
     ph = "?" if sqlite else "%s"
 
@@ -671,7 +779,6 @@ def _diagnose(conn: Any, sqlite: bool, seq: int, expected_seq: int, prev: str, p
     cur.execute(f"SELECT seq FROM sharing_log_entries WHERE entry_hash = {ph} AND seq > {ph}", (prev_hash, seq))
     later = cur.fetchone()
     cur.close()
-    intact = hashlib.sha256(material.encode()).hexdigest() == entry_hash
     if intact and seq == expected_seq and later is not None:
         return result("reordered", f"entry {seq} is out of order (its predecessor is now entry {later[0]})", seq)
     if seq == expected_seq and following is not None and following[0] == prev:
