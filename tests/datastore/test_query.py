@@ -140,3 +140,39 @@ def test_searches_from_many_threads_do_not_interfere(parquet):
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(one, range(64)))
     assert results == [[n % 5 + 1] for n in range(64)]
+
+
+class TestSortedCopies:
+    """Big resources sorted on a column read a sorted copy and stop early."""
+
+    @pytest.fixture
+    def big(self, load, write):
+        body = "ma,huyen,gia\n" + "".join(f"{i},{['A', 'B', 'C'][i % 3]},{(i * 7919) % 1000}\n" for i in range(30000))
+        return load(write("big.csv", body)).parquet_path
+
+    def test_same_records_as_the_plain_query_including_ties_and_paging(self, big):
+        kwargs = {"filters": {"huyen": ["B", "C"]}, "sort": "gia desc", "limit": 50, "offset": 25}
+        plain = query.search(big, **kwargs)
+        copy = query.prepare_sort(big, "gia desc")
+        assert copy.exists() and copy.name.startswith("v1.sorted-")
+        assert query.search(big, **kwargs) == plain
+
+    def test_built_in_the_background_for_big_resources(self, big, monkeypatch):
+        import time
+
+        monkeypatch.setattr(query, "PROJECTION_MIN_ROWS", 1000)
+        query.search(big, sort="gia")
+        target = query.projection_path(big, ['"gia" ASC NULLS LAST', '"_id" ASC'])
+        deadline = time.monotonic() + 20
+        while not target.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert target.exists()
+
+    def test_pruning_a_version_removes_its_sorted_copies(self, big, write):
+        from dulieuso.datastore import storage
+        from dulieuso.datastore.ingest import ingest
+
+        copy = query.prepare_sort(big, "gia")
+        for n in range(2):
+            ingest(write(f"n{n}.csv", "ma\n1\n"), resource_dir=big.parent, filename="n.csv")
+        assert not copy.exists() and storage.versions(big.parent) == [2, 3]

@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import math
+import os
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -126,11 +129,15 @@ def columns(parquet_path: Path) -> list[Column]:
 
 
 def row_count(parquet_path: Path) -> int:
-    """Rows in the file, from the Parquet footer (no scan)."""
+    """Rows in the file, from the Parquet footer (no scan; cached per version)."""
+    path = Path(parquet_path)
+    return _row_count(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=1024)
+def _row_count(path: str, _mtime_ns: int) -> int:
     with cursor() as cur:
-        found = cur.execute(
-            f"SELECT sum(num_rows) FROM parquet_file_metadata({literal(str(parquet_path))})"
-        ).fetchone()
+        found = cur.execute(f"SELECT sum(num_rows) FROM parquet_file_metadata({literal(path)})").fetchone()
     return int(found[0] or 0) if found else 0
 
 
@@ -263,6 +270,65 @@ def _store_count(key: tuple[Any, ...], value: int) -> None:
             _counts.popitem(last=False)
 
 
+# --------------------------------------------------------------------------- sorted copies
+
+#: Below this many rows a sort over the whole file is cheap enough.
+PROJECTION_MIN_ROWS = 500_000
+_building: set[Path] = set()
+_building_lock = threading.Lock()
+_builder: ThreadPoolExecutor | None = None
+
+
+def projection_path(parquet_path: Path, order: Sequence[str]) -> Path:
+    """Where the copy of a version sorted by ``order`` (SQL clauses) lives: beside the
+    version, named after it, so that pruning the version removes it too."""
+    digest = hashlib.sha1("|".join(order).encode()).hexdigest()[:12]
+    path = Path(parquet_path)
+    return path.with_name(f"{path.stem}.sorted-{digest}.parquet")
+
+
+def prepare_sort(parquet_path: Path, sort: str | Sequence[str]) -> Path:
+    """Write the sorted copy that makes ``search(..., sort=sort)`` fast on big resources
+    (the role an index plays in SQLite). Versions never change, so the copy stays valid
+    until the version is pruned. Call it after an ingest for the sorts a resource's page
+    offers; ``search`` also builds one in the background the first time it needs it."""
+    path = Path(parquet_path)
+    known = {c.id: c for c in columns(path)}
+    order = parse_sort(sort, known) + ['"_id" ASC']
+    target = projection_path(path, order)
+    if target.exists():
+        return target
+    tmp = target.with_name(f".{target.name}.{threading.get_ident()}.tmp")
+    with cursor() as cur:
+        cur.execute(
+            f"COPY (SELECT * FROM {relation(path)} ORDER BY {', '.join(order)}) "
+            f"TO {literal(str(tmp))} (FORMAT parquet, ROW_GROUP_SIZE 65536)"
+        )
+    os.replace(tmp, target)
+    return target
+
+
+def _build_later(parquet_path: Path, sort: str | Sequence[str], target: Path) -> None:
+    global _builder
+    with _building_lock:
+        if target in _building:
+            return
+        _building.add(target)
+        if _builder is None:
+            _builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="datastore-sort")
+
+    def build() -> None:
+        try:
+            prepare_sort(parquet_path, sort)
+        except (OSError, duckdb.Error):
+            pass  # the plain query keeps working; the next search tries again
+        finally:
+            with _building_lock:
+                _building.discard(target)
+
+    _builder.submit(build)
+
+
 # --------------------------------------------------------------------------- search
 
 
@@ -354,12 +420,25 @@ def search(
         else:
             where.append("false")
 
-    order = parse_sort(sort, known) or ([] if distinct else ['"_id" ASC'])
+    sort_clauses = parse_sort(sort, known)
+    # _id breaks ties, so that paging through equal values is stable (as in CKAN).
+    order = sort_clauses + ['"_id" ASC'] if not distinct else sort_clauses
     select_list = ", ".join(quote(c.id) for c in selected)
-    base = f"FROM {relation(path)}" + (f" WHERE {' AND '.join(where)}" if where else "")
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    base = f"FROM {relation(path)}{condition}"
     select = f"SELECT {'DISTINCT ' if distinct else ''}{select_list} {base}"
-    if order:
-        select = f"SELECT * FROM ({select}) ORDER BY {', '.join(order)}" if distinct else f"{select} ORDER BY {', '.join(order)}"
+    if distinct and order:
+        select = f"SELECT * FROM ({select}) ORDER BY {', '.join(order)}"
+    elif order:
+        select = f"{select} ORDER BY {', '.join(order)}"
+        if sort_clauses:
+            # A big resource sorted on a column: read the copy sorted that way and stop
+            # at the first ``limit`` matches (DuckDB keeps file order without ORDER BY).
+            sorted_copy = projection_path(path, order)
+            if sorted_copy.exists():
+                select = f"SELECT {select_list} FROM read_parquet({literal(str(sorted_copy))}){condition}"
+            elif row_count(path) >= PROJECTION_MIN_ROWS:
+                _build_later(path, sort or [], sorted_copy)
     select += f" LIMIT {limit} OFFSET {offset}"
 
     total: int | None = None

@@ -172,9 +172,9 @@ def prune(resource_dir: Path, keep: int = KEEP_VERSIONS) -> None:
     for number in numbers:
         if number in keep_set:
             continue
-        old = version(resource_dir, number)
-        old.parquet_path.unlink(missing_ok=True)
-        old.report_path.unlink(missing_ok=True)
+        # The version's files and what was derived from it (sorted copies).
+        for entry in resource_dir.glob(f"v{number}.*"):
+            entry.unlink(missing_ok=True)
     # A half-written version (a crash between the two renames) is garbage too.
     for entry in resource_dir.iterdir():
         match = _VERSION_FILE.fullmatch(entry.name)
