@@ -143,7 +143,7 @@ def answer(session: Session, actor: Actor, issue_id: uuid.UUID, text_: str) -> S
     record(session, actor, SharingTag.ISSUE_ANSWER, issue, before=before, after=snapshot(issue), label=issue.title)
     notify_agency(session, issue.reporter_agency_id, kind="sharing:issue:answered",
                   title=Msg("Your issue was answered: {title}", title=issue.title),
-                  body=Msg("{answer}", answer=issue.provider_answer), link=f"/sharing/issues/{issue.id}")
+                  body=Msg("Answer: {answer}", answer=issue.provider_answer), link=f"/sharing/issues/{issue.id}")
     return issue
 
 
@@ -201,7 +201,7 @@ def resolve(session: Session, actor: Actor, issue_id: uuid.UUID, resolution: str
     for agency_id in {issue.reporter_agency_id, issue.provider_agency_id}:
         notify_agency(session, agency_id, kind="sharing:issue:resolved",
                       title=Msg("Sharing issue resolved: {title}", title=issue.title),
-                      body=Msg("{answer}", answer=issue.resolution), link=f"/sharing/issues/{issue.id}")
+                      body=Msg("Resolution: {answer}", answer=issue.resolution), link=f"/sharing/issues/{issue.id}")
     return issue
 
 

@@ -261,9 +261,9 @@ def approve(session: Session, actor: Actor, request_id: uuid.UUID, decision: Dec
     notify_agency(
         session, request.requesting_agency_id, kind="sharing:request:approved",
         title=Msg("Connection request for {code} approved", code=service.code),
-        body=Msg("Your application can now call the service through the gateway."
-                 if has_account else
-                 "A connection account was issued; its secret is shown once to the approver, who passes it on securely."),
+        body=Msg("Your application can now call the service through the gateway.") if has_account else Msg(
+            "A connection account was issued; its secret is shown once to the approver, who passes it on securely."
+        ),
         link=f"/sharing/requests/{request.id}",
     )
     return Approval(request=request, grant=grant, issued=issued)
@@ -413,4 +413,3 @@ def request_view(session: Session, request: ConnectionRequest) -> dict[str, Any]
     }
 
 
-__all__ = ["submit", "approve", "reject", "withdraw", "list_requests", "get_request", "or_"]

@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Sharing pages, driven through real forms."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import login
+from tests.sharing.conftest import World
+
+CODE = "dat-dai.thua-dat"
+
+
+def test_public_pages_render_in_vietnamese(client, world: World):
+    world.service()
+    world.db.commit()
+    catalog = client.get("/services")
+    assert catalog.status_code == 200 and "Dịch vụ chia sẻ dữ liệu" in catalog.text
+    assert 'rel="alternate"' in catalog.headers["link"]
+    page = client.get(f"/services/{CODE}")
+    assert page.status_code == 200
+    assert "/gateway/token" in page.text and f"/gateway/{CODE}/parcels/parcel_id" in page.text
+    assert "127.0.0.1:9" not in page.text  # the upstream stays hidden
+    assert client.get(f"/services/{CODE}/versions").status_code == 200
+    assert "Quy chế khai thác" in client.get("/regulations").text
+    assert client.get("/regulations/QC-01").status_code == 200
+    assert client.get("/sharing/notices").status_code == 200
+    assert client.get("/sharing").status_code == 200
+
+
+def test_consumer_requests_access_and_provider_refuses_then_approves(client, world: World):
+    world.service()
+    world.db.commit()
+    token = login(client, world.c_editor)
+    form = client.get(f"/services/{CODE}/request")
+    assert form.status_code == 200 and 'value="area_m2"' in form.text
+    bad = client.post(f"/services/{CODE}/request", data={"csrf_token": token, "purpose": "", "frequency": ""})
+    assert bad.status_code == 422 and 'id="e-purpose"' in bad.text
+    sent = client.post(f"/services/{CODE}/request", data={
+        "csrf_token": token, "purpose": "Giải quyết hồ sơ", "frequency": "50 lần/ngày",
+        "requested_fields": ["parcel_id", "area_m2"]}, follow_redirects=False)
+    assert sent.status_code == 303
+    request_path = sent.headers["location"].split("?")[0]
+    assert "Hạn xử lý" in client.get("/sharing/requests").text or client.get("/sharing/requests").status_code == 200
+    client.post("/logout", data={"csrf_token": token})
+
+    token = login(client, world.p_approver)
+    assert client.get("/sharing/requests?box=incoming").status_code == 200
+    refused = client.post(f"{request_path}/reject", data={"csrf_token": token, "reason": "Không", "legal_basis": ""})
+    assert refused.status_code == 422 and 'id="e-legal_basis"' in refused.text
+    approved = client.post(f"{request_path}/approve", data={"csrf_token": token, "quota_per_minute": "60"})
+    assert approved.status_code == 200
+    assert re.search(r"cs_[A-Za-z0-9_-]{20,}", approved.text)  # shown once
+    again = client.get(request_path)
+    assert not re.search(r"cs_[A-Za-z0-9_-]{20,}", again.text)
+    assert client.get("/sharing/grants").status_code == 200
+
+
+def test_provider_pages(client, world: World):
+    world.service(publish=False)
+    world.db.commit()
+    token = login(client, world.p_admin)
+    assert client.get("/sharing/my-services").status_code == 200
+    assert client.get(f"/services/{CODE}/edit").status_code == 200
+    published = client.post(f"/services/{CODE}/publish", data={"csrf_token": token}, follow_redirects=False)
+    assert published.status_code == 303
+    bad = client.post("/sharing/suspensions", data={
+        "csrf_token": token, "service_code": CODE, "kind": "planned", "reason": "Bảo trì",
+        "starts_at": "2020-01-01T08:00", "ends_at": "2020-01-01T10:00"})
+    assert bad.status_code == 422 and 'id="e-starts_at"' in bad.text
+    assert client.get("/sharing/agreements").status_code == 200
+    assert client.get("/sharing/issues").status_code == 200
+    assert client.get("/sharing/statistics").status_code == 200
+    assert client.get("/sharing/statistics/database/CSDL-DD").status_code == 200
+
+
+def test_it_unit_sees_its_queues(client, world: World):
+    world.db.commit()
+    login(client, world.it_admin)
+    assert client.get("/sharing/it-unit").status_code == 200
+    login(client, world.o_admin)
+
+
+def test_applications_page_shows_the_secret_once(client, world: World):
+    world.db.commit()
+    token = login(client, world.c_admin)
+    created = client.post("/sharing/applications", data={"csrf_token": token, "code": "mot-cua", "name": "Một cửa"},
+                          follow_redirects=False)
+    assert created.status_code == 303
+    page = client.get("/sharing/applications")
+    app_id = re.search(r'/sharing/applications/([0-9a-f-]{36})/accounts', page.text).group(1)
+    issued = client.post(f"/sharing/applications/{app_id}/accounts", data={"csrf_token": token, "label": "prod"})
+    assert issued.status_code == 200 and re.search(r"cs_[A-Za-z0-9_-]{20,}", issued.text)
+    assert not re.search(r"cs_[A-Za-z0-9_-]{20,}", client.get("/sharing/applications").text)
