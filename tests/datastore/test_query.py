@@ -176,3 +176,9 @@ class TestSortedCopies:
         for n in range(2):
             ingest(write(f"n{n}.csv", "ma\n1\n"), resource_dir=big.parent, filename="n.csv")
         assert not copy.exists() and storage.versions(big.parent) == [2, 3]
+
+
+def test_info_lists_fields_and_count(parquet):
+    result = query.info(parquet, resource_id="r1")
+    assert result["meta"]["count"] == 5 and result["meta"]["id"] == "r1"
+    assert result["fields"][0] == {"id": "ma", "type": "int", "info": {"label": "ma", "notes": "", "type_override": ""}}

@@ -159,6 +159,26 @@ def _dictionary_info(parquet_path: Path, dictionary: Sequence[Mapping[str, Any]]
     return info
 
 
+def info(
+    parquet_path: Path, *, resource_id: str | None = None, dictionary: Sequence[Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """CKAN ``datastore_info``: ``{meta: {id, count, size, table_type, aliases}, fields:
+    [{id, type, info?}]}`` (``_id`` is not listed, as in CKAN)."""
+    path = Path(parquet_path)
+    described = _dictionary_info(path, dictionary)
+    fields = []
+    for column in columns(path):
+        if column.id == "_id":
+            continue
+        entry: dict[str, Any] = {"id": column.id, "type": column.ckan_type}
+        if column.id in described:
+            entry["info"] = described[column.id]
+        fields.append(entry)
+    meta = {"id": resource_id, "count": row_count(path), "size": path.stat().st_size,
+            "table_type": "BASE TABLE", "aliases": []}
+    return {"meta": meta, "fields": fields}
+
+
 # --------------------------------------------------------------------------- values
 
 
