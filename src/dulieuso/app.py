@@ -19,6 +19,7 @@ from dulieuso.audit import api as audit_api
 from dulieuso.audit import views as audit_views
 from dulieuso.audit.service import install_guard
 from dulieuso.auth import api as auth_api
+from dulieuso.auth import signup
 from dulieuso.auth import views as auth_views
 from dulieuso.catalog import api as catalog_api
 from dulieuso.catalog import views as catalog_views
@@ -29,6 +30,7 @@ from dulieuso.i18n import Msg
 from dulieuso.migrate import upgrade
 from dulieuso.notifications import api as notifications_api
 from dulieuso.notifications import views as notifications_views
+from dulieuso.notifications.service import configure_delivery
 from dulieuso.datastore import api as datastore_api
 from dulieuso.datastore import views as datastore_views
 from dulieuso.opendata import api as opendata_api
@@ -158,6 +160,8 @@ def create_app(
         if migrate:
             upgrade(engine)
         session_factory = make_sessionmaker(engine)
+    # Notification e-mail goes out after each commit; a bad smtp_url fails at start-up.
+    configure_delivery(session_factory, settings)
 
     app = FastAPI(
         title="dulieuso API",
@@ -186,6 +190,8 @@ def create_app(
     )
     for module in api_modules:
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(signup.api_router, prefix=API_PREFIX)
+    app.include_router(signup.router)
     app.include_router(ops_api.router)
     page_modules = (
         web_views, auth_views, agencies_views, policy_views, audit_views, notifications_views,

@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from dulieuso import i18n
 from dulieuso.auth.permissions import ANONYMOUS, Actor, action_named, can
+from dulieuso.notifications.deps import unread_count_for_request
 from dulieuso.web.deps import CSRF_COOKIE, csrf_token, get_lang
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -101,7 +102,7 @@ def render(
         "can": lambda action, agency_id=None: can(actor, action_named(action), agency_id),
         "csrf_token": csrf_token(request),
         "settings": settings,
-        "unread_count": getattr(request.state, "unread_count", 0),
+        "unread_count": unread_count_for_request(request),
         "path": request.url.path,
         "json_alternate": json_alternate,
         "Msg": i18n.Msg,
