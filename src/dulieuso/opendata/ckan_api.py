@@ -1,0 +1,856 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The CKAN Action API facade: ``/api/3/action/{name}`` and ``/api/action/{name}``.
+
+CKAN clients (``ckanapi``, ``ckanr``, the national portal's harvester) talk to us as they
+would to a CKAN 2.10 site: the same envelope (``help``, ``success``, ``result`` /
+``error.__type``), the same status codes, GET only for read actions, JSONP on GET, a
+bare JSON string with 400 for unknown actions (``ANCHORS.md`` §1.2, §8).
+
+This module is thin by design (STYLE.md §2): it parses CKAN's loosely typed parameters
+(``ckan_schemas``), calls the open-data and datastore service functions, which check
+permissions, and shapes their results as CKAN dicts. "Package" is CKAN's word for a
+dataset and appears only here and in the action names.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import and_, case, false, func, not_, or_, select, text, true
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from dulieuso.agencies.models import Agency
+from dulieuso.auth import service as auth_service
+from dulieuso.auth.models import Role
+from dulieuso.auth.permissions import ANONYMOUS, STAFF, Actor
+from dulieuso.config import Settings
+from dulieuso.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
+from dulieuso.i18n import Msg
+from dulieuso.opendata.ckan_schemas import (
+    CkanError,
+    ParamError,
+    RangeFilter,
+    TermFilter,
+    as_bool,
+    as_int,
+    as_list,
+    as_str,
+    group_dict,
+    license_dict,
+    org_name,
+    organization_dict,
+    package_dict,
+    parse_search,
+    resource_dict,
+    tag_dict,
+)
+from dulieuso.opendata.licenses import list_licenses
+from dulieuso.opendata.models import (
+    Dataset,
+    DatasetGroup,
+    DatasetSearchTerm,
+    DatasetState,
+    DatasetTag,
+    Group,
+    License,
+    Resource,
+    Tag,
+)
+from dulieuso.vntext import fold
+from dulieuso.web.deps import get_lang
+
+log = logging.getLogger("dulieuso.ckan")
+
+router = APIRouter(include_in_schema=False)
+
+#: The CKAN API level we emulate (reported by ``status_show``).
+CKAN_VERSION = "2.10.0"
+_CALLBACK = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$.]{0,63}$")
+#: Query keys that are transport, not action parameters.
+_TRANSPORT_KEYS = frozenset({"callback", "_", "lang"})
+
+
+@dataclass
+class Call:
+    """What an action gets: the session, who calls, and request facts."""
+
+    session: Session
+    actor: Actor
+    settings: Settings
+    lang: str
+    base_url: str
+    action: str
+    files: dict[str, UploadFile] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Action:
+    function: Callable[[Call, dict[str, Any]], Any]
+    #: CKAN's ``side_effect_free``: may be called with GET.
+    read_only: bool
+
+
+# ----------------------------------------------------------------------- envelope
+
+
+def _json(body: Any, status: int, callback: str | None = None) -> Response:
+    text = json.dumps(body, ensure_ascii=False, separators=(", ", ": "))
+    if callback is not None:
+        # JSONP (CKAN: GET and 200 only); the callback name was checked to be an identifier.
+        return Response(f"{callback}({text});", status_code=status, media_type="application/javascript;charset=utf-8")
+    return Response(text, status_code=status, media_type="application/json;charset=utf-8")
+
+
+def bad_request(message: str) -> Response:
+    """CKAN answers transport errors with a bare JSON string, not the envelope."""
+    return _json(f"Bad request - {message}", 400)
+
+
+def _help_url(base_url: str, name: str) -> str:
+    return f"{base_url}/api/3/action/help_show?name={name}"
+
+
+_PREFIX = {
+    "Not Found Error": Msg("Not found"),
+    "Authorization Error": Msg("Access denied"),
+    "Search Query Error": None,
+    "Internal Server Error": Msg("Internal Server Error"),
+}
+
+
+def error_body(error: Exception, lang: str) -> tuple[int, dict[str, Any]]:
+    """Map a domain or facade error to CKAN's (status, ``error`` object)."""
+    if isinstance(error, CkanError):
+        body: dict[str, Any] = {"__type": error.ckan_type}
+        if error.fields and error.ckan_type == "Validation Error":
+            body.update({k: [m.render(lang) for m in v] for k, v in error.fields.items()})
+        else:
+            body["message"] = error.message.render(lang)
+        return error.status, body
+    if isinstance(error, NotFound):
+        return 404, {"__type": "Not Found Error", "message": f"{Msg('Not found').render(lang)}: {error.message.render(lang)}"}
+    if isinstance(error, Forbidden | Unauthorized):
+        return 403, {"__type": "Authorization Error", "message": f"{Msg('Access denied').render(lang)}: {error.message.render(lang)}"}
+    if isinstance(error, DomainError) and error.status in {409, 422} or isinstance(error, Invalid):
+        assert isinstance(error, DomainError)
+        body = {"__type": "Validation Error"}
+        if error.fields:
+            body.update({k: [m.render(lang) for m in v] for k, v in error.fields.items()})
+        else:
+            body["message"] = error.message.render(lang)
+        return 409, body
+    if isinstance(error, DomainError) and error.status == 400:
+        return 400, {"__type": "Integrity Error", "message": error.message.render(lang), "data": error.extra or {}}
+    if isinstance(error, DomainError) and error.status in {413, 429, 503}:
+        return error.status, {"__type": "Validation Error" if error.status == 413 else "Internal Server Error", "message": error.message.render(lang)}
+    return 500, {"__type": "Internal Server Error", "message": Msg("Internal Server Error").render(lang)}
+
+
+# ----------------------------------------------------------------------- request data
+
+
+class _BadRequest(Exception):
+    pass
+
+
+async def _request_data(request: Request) -> tuple[dict[str, Any], dict[str, UploadFile]]:
+    """CKAN's ``_get_request_data``: query parameters on GET (a repeated key becomes a
+    list), a JSON object or a form (multipart for uploads) on POST."""
+    files: dict[str, UploadFile] = {}
+    if request.method == "GET":
+        return _multi(request.query_params.multi_items()), files
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in {"multipart/form-data", "application/x-www-form-urlencoded"}:
+        form = await request.form()
+        data: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                files[key] = value
+            elif key in data:
+                data[key] = [*data[key], value] if isinstance(data[key], list) else [data[key], value]
+            else:
+                data[key] = value
+        return data, files
+    raw = await request.body()
+    if not raw.strip():
+        return _multi(request.query_params.multi_items()), files
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise _BadRequest(f"JSON Error: Error decoding JSON data. Error: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise _BadRequest("JSON Error: Request data JSON decoded to a non-dictionary object")
+    return parsed, files
+
+
+def _multi(items: list[tuple[str, str]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in items:
+        if key in data:
+            data[key] = [*data[key], value] if isinstance(data[key], list) else [data[key], value]
+        else:
+            data[key] = value
+    return data
+
+
+def _token(request: Request) -> str | None:
+    """ckanapi sends the raw key in ``Authorization`` (and ``X-CKAN-API-Key``); other
+    clients send ``Bearer <token>``. Both are accepted."""
+    header = request.headers.get("authorization", "").strip() or request.headers.get("x-ckan-api-key", "").strip()
+    if not header:
+        return None
+    scheme, _, rest = header.partition(" ")
+    if scheme.lower() == "bearer" and rest.strip():
+        return rest.strip()
+    return header
+
+
+def _actor(session: Session, request: Request, token: str | None) -> Actor:
+    request_id = getattr(request.state, "request_id", None)
+    if token is None:
+        return Actor(role=ANONYMOUS.role, request_id=request_id)
+    user = auth_service.user_for_token(session, token)
+    if user is None:
+        raise Forbidden(Msg("The API token is invalid, expired or revoked."), code="bad_token")
+    session.commit()  # token bookkeeping (last use)
+    return auth_service.actor_for(user, request_id=request_id, via="api")
+
+
+# ----------------------------------------------------------------------- the route
+
+
+@router.api_route("/api/3/action/{name}", methods=["GET", "POST"])
+@router.api_route("/api/action/{name}", methods=["GET", "POST"])
+async def action_endpoint(name: str, request: Request) -> Response:
+    action = ACTIONS.get(name)
+    if action is None:
+        return bad_request(f"Action name not known: {name}")
+    if request.method == "GET" and not action.read_only:
+        return bad_request("JSON Error: Invalid request. Please use POST method for your request")
+    try:
+        data, files = await _request_data(request)
+    except _BadRequest as exc:
+        return bad_request(str(exc))
+    callback = None
+    if request.method == "GET" and "callback" in data:
+        callback = data.get("callback")
+        if not isinstance(callback, str) or not _CALLBACK.match(callback):
+            return bad_request("Invalid JSONP callback name")
+    if request.method == "GET":
+        data = {k: v for k, v in data.items() if k not in _TRANSPORT_KEYS}
+    settings: Settings = request.app.state.settings
+    base_url = settings.base_url.rstrip("/")
+    lang = get_lang(request)
+    token = _token(request)
+    status, body = await run_in_threadpool(_run, request, name, action, data, files, token, settings, base_url, lang)
+    if status != 200:
+        callback = None
+    return _json(body, status, callback)
+
+
+def _run(
+    request: Request,
+    name: str,
+    action: Action,
+    data: dict[str, Any],
+    files: dict[str, UploadFile],
+    token: str | None,
+    settings: Settings,
+    base_url: str,
+    lang: str,
+) -> tuple[int, dict[str, Any]]:
+    envelope: dict[str, Any] = {"help": _help_url(base_url, name)}
+    session: Session = request.app.state.sessionmaker()
+    try:
+        actor = _actor(session, request, token)
+        call = Call(session, actor, settings, lang, base_url, name, files)
+        result = action.function(call, data)
+        if action.read_only:
+            session.rollback()
+        else:
+            session.commit()
+        envelope.update(success=True, result=result)
+        return 200, envelope
+    except (DomainError, CkanError) as error:
+        session.rollback()
+        status, body = error_body(error, lang)
+    except Exception:
+        session.rollback()
+        log.exception("CKAN action failed", extra={"action": name})
+        status, body = error_body(RuntimeError(), lang)
+    finally:
+        session.close()
+    envelope.update(success=False, error=body)
+    return status, envelope
+
+
+def parse_uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def require(data: Mapping[str, Any], name: str) -> Any:
+    value = data.get(name)
+    if value is None or value == "":
+        raise Invalid(fields={name: [Msg("Missing value")]})
+    return value
+
+
+# ======================================================================= read actions
+#
+# Reads of datasets go through ``_visible``: the one place that says which datasets a
+# caller may see, taken from the open-data service.
+
+
+def _visible(actor: Actor, *, include_private: bool = False, include_drafts: bool = False) -> Any:
+    return visible(actor, include_private=include_private, include_drafts=include_drafts)
+
+
+def visible(actor: Actor, *, include_private: bool = False, include_drafts: bool = False) -> Any:
+    """The SQL condition on ``Dataset`` of what ``actor`` may see."""
+    public = and_(Dataset.state == DatasetState.ACTIVE, Dataset.private.is_(False))
+    if not (include_private or include_drafts):
+        return public
+    states = [DatasetState.ACTIVE, *([DatasetState.DRAFT] if include_drafts else [])]
+    if actor.role is Role.PLATFORM_ADMIN:
+        own: Any = Dataset.state.in_(states)
+    elif actor.role in STAFF and actor.agency_id is not None:
+        own = and_(Dataset.agency_id == actor.agency_id, Dataset.state.in_(states))
+    else:
+        return public
+    if not include_private:
+        own = and_(own, Dataset.private.is_(False))
+    return or_(public, own)
+
+
+def status_show(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    """Return the site's status: title, description, URL, default locale, extensions and
+    the CKAN API level this server emulates (``ckan_version``)."""
+    return {
+        "site_title": call.settings.site_name,
+        "site_description": "Cổng dữ liệu mở tỉnh Lai Châu / Lai Chau provincial open data portal",
+        "site_url": call.base_url,
+        "error_emails_to": None,
+        "locale_default": call.settings.default_language,
+        "locales_offered": ["vi", "en"],
+        "extensions": ["datastore", "dcat"],
+        "ckan_version": CKAN_VERSION,
+    }
+
+
+def help_show(call: Call, data: dict[str, Any]) -> str:
+    """Return the help text of an action.
+
+    :param name: the action's name, e.g. ``package_search``
+    """
+    name = str(require(data, "name"))
+    text = help_text(name)
+    if text is None:
+        raise NotFound(Msg("Action function not found"))
+    return text
+
+
+def site_read(call: Call, data: dict[str, Any]) -> bool:
+    """Return ``true``: the site may be read (open data needs no login)."""
+    return True
+
+
+def package_list(call: Call, data: dict[str, Any]) -> list[str]:
+    """Return the names of the site's public datasets, sorted by name.
+
+    :param limit: how many names to return (optional)
+    :param offset: how many names to skip (optional)
+    """
+    limit = as_int(data, "limit", None)
+    offset = as_int(data, "offset", 0) or 0
+    stmt = select(Dataset.name).where(_visible(call.actor)).order_by(Dataset.name).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(call.session.scalars(stmt))
+
+
+def current_package_list_with_resources(call: Call, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return public datasets with their resources, most recently modified first.
+
+    :param limit: how many datasets (optional)
+    :param offset: how many to skip (optional); ``page`` (1-based) is also accepted
+    """
+    limit = as_int(data, "limit", None)
+    offset = as_int(data, "offset", 0) or 0
+    page = as_int(data, "page", None, minimum=1)
+    if page is not None and limit:
+        offset = (page - 1) * limit
+    stmt = select(Dataset.id).where(_visible(call.actor)).order_by(Dataset.metadata_modified.desc(), Dataset.id).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return _package_dicts(call, list(call.session.scalars(stmt)))
+
+
+def _get_dataset(call: Call, ref: Any) -> Dataset:
+    """The dataset by id or name, or ``NotFound`` when it does not exist or the caller
+    may not see it (a private dataset's existence is not revealed)."""
+    if ref is None or ref == "":
+        raise Invalid(fields={"id": [Msg("Missing value")]})
+    ident = parse_uuid(ref)
+    cond = Dataset.id == ident if ident is not None else Dataset.name == str(ref)
+    visible = _visible(call.actor, include_private=True, include_drafts=True)
+    found = call.session.scalar(select(Dataset).where(cond, visible))
+    if found is None:
+        raise NotFound(Msg("Dataset not found"))
+    return found
+
+
+def package_show(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    """Return one dataset with its resources, tags, groups and organization.
+
+    :param id: the dataset's id or name
+    """
+    found = _get_dataset(call, data.get("id") or data.get("name"))
+    return _package_dicts(call, [found.id])[0]
+
+
+def resource_show(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    """Return one resource.
+
+    :param id: the resource's id
+    """
+    resource = _get_resource(call, require(data, "id"))
+    dataset = call.session.get(Dataset, resource.dataset_id)
+    assert dataset is not None
+    return resource_dict(resource, dataset.name, call.base_url)
+
+
+def _get_resource(call: Call, ref: Any) -> Resource:
+    ident = parse_uuid(ref)
+    found = None
+    if ident is not None:
+        visible = _visible(call.actor, include_private=True, include_drafts=True)
+        found = call.session.scalar(select(Resource).join(Dataset, Dataset.id == Resource.dataset_id).where(Resource.id == ident, visible))
+    if found is None:
+        raise NotFound(Msg("Resource was not found."))
+    return found
+
+
+def _agencies(call: Call) -> list[Agency]:
+    return list(call.session.scalars(select(Agency).order_by(Agency.code)))
+
+
+def _count_by(call: Call, column: Any, join: Any = None) -> dict[Any, int]:
+    stmt = select(column, func.count(func.distinct(Dataset.id))).select_from(Dataset)
+    if join is not None:
+        stmt = stmt.join(*join)
+    stmt = stmt.where(_visible(call.actor)).group_by(column)
+    return {key: count for key, count in call.session.execute(stmt)}
+
+
+def _list_params(data: dict[str, Any], names_key: str) -> tuple[bool, int | None, int, str, list[str]]:
+    all_fields = as_bool(data, "all_fields", False)
+    limit = as_int(data, "limit", None)
+    offset = as_int(data, "offset", 0) or 0
+    sort = as_str(data, "sort", "title asc" if all_fields else "name asc").strip() or "name asc"
+    wanted = as_list(data.get(names_key), names_key)
+    return all_fields, limit, offset, sort, wanted
+
+
+def _sort_named(items: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    bits = sort.split()
+    key = bits[0] if bits else "name"
+    if key not in {"name", "title", "package_count"}:
+        raise ParamError("sort", Msg("Cannot sort by field `{field}`", field=key[:40]))
+    descending = len(bits) > 1 and bits[1].lower() == "desc"
+    return sorted(items, key=lambda d: (d.get(key) or 0) if key == "package_count" else fold(str(d.get(key) or "")), reverse=descending)
+
+
+def organization_list(call: Call, data: dict[str, Any]) -> list[Any]:
+    """Return the publishing agencies (CKAN organizations): names, or dicts with
+    ``all_fields=true``.
+
+    :param all_fields: return dicts instead of names (optional, default false)
+    :param sort: ``name``, ``title`` or ``package_count``, ``asc``/``desc``
+    :param limit: / :param offset: paging (optional)
+    :param organizations: only these names (optional)
+    :param include_dataset_count: add ``package_count`` (default true with all_fields)
+    """
+    all_fields, limit, offset, sort, wanted = _list_params(data, "organizations")
+    counts = _count_by(call, Dataset.agency_id)
+    items = [organization_dict(agency, call.base_url, counts.get(agency.id, 0)) for agency in _agencies(call) if agency.valid_to is None]
+    if wanted:
+        items = [d for d in items if d["name"] in wanted]
+    items = _sort_named(items, sort)
+    items = items[offset : offset + limit if limit is not None else None]
+    if not as_bool(data, "include_dataset_count", True):
+        for item in items:
+            item.pop("package_count", None)
+    return items if all_fields else [d["name"] for d in items]
+
+
+def _find_agency(call: Call, ref: Any) -> Agency:
+    ident = parse_uuid(ref)
+    for agency in _agencies(call):
+        if agency.id == ident or org_name(agency.code) == str(ref).lower() or agency.code == str(ref):
+            return agency
+    raise NotFound(Msg("Organization not found"))
+
+
+def organization_show(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    """Return one publishing agency (CKAN organization).
+
+    :param id: its id or name (the agency code in lower case, e.g. ``lcu-stc``)
+    :param include_datasets: add up to 10 of its datasets (optional, default false)
+    """
+    agency = _find_agency(call, require(data, "id"))
+    count = call.session.scalar(select(func.count()).select_from(Dataset).where(Dataset.agency_id == agency.id, _visible(call.actor))) or 0
+    out = organization_dict(agency, call.base_url, count)
+    if as_bool(data, "include_datasets", False):
+        ids = call.session.scalars(
+            select(Dataset.id).where(Dataset.agency_id == agency.id, _visible(call.actor)).order_by(Dataset.name).limit(10)
+        )
+        out["packages"] = _package_dicts(call, list(ids))
+    out["users"] = []
+    out["extras"] = []
+    return out
+
+
+def group_list(call: Call, data: dict[str, Any]) -> list[Any]:
+    """Return the topic groups: names, or dicts with ``all_fields=true``.
+
+    :param all_fields: / :param sort: / :param limit: / :param offset: / :param groups:
+        as ``organization_list``
+    """
+    all_fields, limit, offset, sort, wanted = _list_params(data, "groups")
+    counts = _count_by(call, DatasetGroup.group_id, (DatasetGroup, DatasetGroup.dataset_id == Dataset.id))
+    groups = call.session.scalars(select(Group).order_by(Group.position, Group.name))
+    items = [group_dict(g, counts.get(g.id, 0)) for g in groups]
+    if wanted:
+        items = [d for d in items if d["name"] in wanted]
+    items = _sort_named(items, sort)
+    items = items[offset : offset + limit if limit is not None else None]
+    return items if all_fields else [d["name"] for d in items]
+
+
+def group_show(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    """Return one topic group.
+
+    :param id: its id or name
+    :param include_datasets: add up to 10 of its datasets (optional, default false)
+    """
+    ref = require(data, "id")
+    ident = parse_uuid(ref)
+    group = call.session.scalar(select(Group).where(Group.id == ident if ident else Group.name == str(ref)))
+    if group is None:
+        raise NotFound(Msg("Group not found"))
+    in_group = select(DatasetGroup.dataset_id).where(DatasetGroup.group_id == group.id)
+    visible_in_group = select(Dataset.id).where(Dataset.id.in_(in_group), _visible(call.actor))
+    count = call.session.scalar(select(func.count()).select_from(visible_in_group.subquery())) or 0
+    out = group_dict(group, count)
+    if as_bool(data, "include_datasets", False):
+        ids = call.session.scalars(visible_in_group.order_by(Dataset.name).limit(10))
+        out["packages"] = _package_dicts(call, list(ids))
+    out["users"] = []
+    out["extras"] = []
+    return out
+
+
+def tag_list(call: Call, data: dict[str, Any]) -> list[Any]:
+    """Return the tags of public datasets: names, or dicts with ``all_fields=true``.
+
+    :param query: only tags containing this text (diacritics and case ignored)
+    :param all_fields: return dicts (optional, default false)
+    """
+    query = fold(as_str(data, "query", ""))
+    used = select(DatasetTag.tag_id).join(Dataset, Dataset.id == DatasetTag.dataset_id).where(_visible(call.actor))
+    stmt = select(Tag).where(Tag.id.in_(used)).order_by(Tag.name)
+    if query:
+        stmt = stmt.where(Tag.folded.contains(query, autoescape=True))
+    tags = list(call.session.scalars(stmt))
+    if as_bool(data, "all_fields", False):
+        return [tag_dict(t) for t in tags]
+    return [t.name for t in tags]
+
+
+def license_list(call: Call, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the licences a dataset can carry (``id`` is CKAN's ``license_id``)."""
+    return [license_dict(lic, call.lang) for lic in list_licenses(call.session)]
+
+
+# ----------------------------------------------------------------------- batches
+
+
+def _package_dicts(call: Call, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    return package_dicts(call.session, ids, base_url=call.base_url, lang=call.lang)
+
+
+def package_dicts(session: Session, ids: list[uuid.UUID], *, base_url: str, lang: str = "vi") -> list[dict[str, Any]]:
+    """CKAN dicts for ``ids``, in that order, with one query per related kind (CKAN
+    #2692: never one query per row)."""
+    if not ids:
+        return []
+    datasets = {d.id: d for d in session.scalars(select(Dataset).where(Dataset.id.in_(ids)))}
+    agency_ids = {d.agency_id for d in datasets.values()}
+    agencies = {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_(agency_ids)))}
+    licenses = {lic.id: lic for lic in session.scalars(select(License))}
+    tags: dict[uuid.UUID, list[Tag]] = {}
+    for dataset_id, tag in session.execute(
+        select(DatasetTag.dataset_id, Tag).join(Tag, Tag.id == DatasetTag.tag_id).where(DatasetTag.dataset_id.in_(ids))
+    ):
+        tags.setdefault(dataset_id, []).append(tag)
+    groups: dict[uuid.UUID, list[Group]] = {}
+    for dataset_id, group in session.execute(
+        select(DatasetGroup.dataset_id, Group).join(Group, Group.id == DatasetGroup.group_id).where(DatasetGroup.dataset_id.in_(ids))
+    ):
+        groups.setdefault(dataset_id, []).append(group)
+    resources: dict[uuid.UUID, list[Resource]] = {}
+    for resource in session.scalars(select(Resource).where(Resource.dataset_id.in_(ids))):
+        resources.setdefault(resource.dataset_id, []).append(resource)
+    out = []
+    for ident in ids:
+        dataset = datasets.get(ident)
+        if dataset is None:
+            continue
+        out.append(
+            package_dict(
+                dataset,
+                agency=agencies.get(dataset.agency_id),
+                lic=licenses.get(dataset.license_id),
+                tags=tags.get(ident, []),
+                groups=groups.get(ident, []),
+                resources=resources.get(ident, []),
+                base_url=base_url,
+                lang=lang,
+            )
+        )
+    return out
+
+
+# ======================================================================= package_search
+
+
+def _term_condition(call: Call, flt: TermFilter) -> Any:
+    values = list(flt.values)
+    name = flt.field
+    if name == "organization":
+        by_name = {org_name(a.code): a.id for a in _agencies(call)}
+        ids = [by_name.get(v.lower()) or parse_uuid(v) for v in values]
+        cond: Any = Dataset.agency_id.in_([i for i in ids if i is not None])
+    elif name == "tags":
+        cond = Dataset.id.in_(select(DatasetTag.dataset_id).join(Tag, Tag.id == DatasetTag.tag_id).where(Tag.name.in_(values)))
+    elif name == "groups":
+        cond = Dataset.id.in_(select(DatasetGroup.dataset_id).join(Group, Group.id == DatasetGroup.group_id).where(Group.name.in_(values)))
+    elif name == "res_format":
+        cond = Dataset.id.in_(select(Resource.dataset_id).where(func.upper(Resource.format).in_([v.upper() for v in values])))
+    elif name == "license_id":
+        cond = Dataset.license_id.in_(values)
+    elif name == "name":
+        cond = Dataset.name.in_(values)
+    elif name == "id":
+        cond = Dataset.id.in_([i for i in (parse_uuid(v) for v in values) if i is not None])
+    elif name == "capacity":
+        choices = {v.lower() for v in values}
+        cond = or_(*([Dataset.private.is_(False)] if "public" in choices else []), *([Dataset.private.is_(True)] if "private" in choices else []), false())
+    elif name == "dataset_type":
+        cond = true() if "dataset" in values else false()
+    else:  # state
+        cond = Dataset.state.in_([v for v in values if v in {s.value for s in DatasetState}])
+    return not_(cond) if flt.negate else cond
+
+
+def _range_condition(flt: RangeFilter) -> Any:
+    column = Dataset.metadata_modified if flt.field == "metadata_modified" else Dataset.metadata_created
+    parts = []
+    if flt.low is not None:
+        parts.append(column >= flt.low if flt.low_inclusive else column > flt.low)
+    if flt.high is not None:
+        parts.append(column <= flt.high if flt.high_inclusive else column < flt.high)
+    cond = and_(true(), *parts)
+    return not_(cond) if flt.negate else cond
+
+
+def _text_score(words: list[str]) -> Any:
+    """A subquery ``(dataset_id, score)`` of datasets matching every folded word (as a
+    word prefix) in the search index, score = sum of the matched terms' weights."""
+    conditions = [and_(DatasetSearchTerm.term >= w, DatasetSearchTerm.term < w + "\uffff") for w in words]
+    matched = [
+        func.max(case((cond, 1), else_=0)) for cond in conditions
+    ]
+    return (
+        select(DatasetSearchTerm.dataset_id.label("dataset_id"), func.sum(DatasetSearchTerm.weight).label("score"))
+        .where(or_(*conditions))
+        .group_by(DatasetSearchTerm.dataset_id)
+        .having(and_(*(m == 1 for m in matched)))
+        .subquery()
+    )
+
+
+_ORDER = {
+    "metadata_modified": Dataset.metadata_modified,
+    "metadata_created": Dataset.metadata_created,
+    "name": Dataset.name,
+    "title": Dataset.title,
+    "id": Dataset.id,
+    "downloads": Dataset.download_count,
+}
+
+
+def package_search(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    """Search datasets (CKAN's ``package_search``).
+
+    :param q: words to search for (diacritics and case ignored), or ``field:value`` terms
+    :param fq: filter, e.g. ``organization:lcu-stc tags:"giáo dục"
+        metadata_modified:[2026-01-01T00:00:00Z TO *]``; ``fq_list`` takes a list
+    :param sort: e.g. ``metadata_modified desc``, ``id asc``, ``name asc``,
+        ``score desc, metadata_modified desc`` (default)
+    :param rows: results per page, at most 1000 (default 10); :param start: offset
+    :param facet.field: JSON list of ``organization``, ``groups``, ``tags``,
+        ``res_format``, ``license_id``; :param facet.limit: (default 50, -1 = all);
+        :param facet.mincount: (default 1)
+    :param include_private: also the caller's private datasets (default false)
+    :param include_drafts: also the caller's drafts (default false)
+    """
+    params = parse_search(data)
+    visible = _visible(call.actor, include_private=params.include_private, include_drafts=params.include_drafts)
+    conditions = [visible]
+    for flt in params.filters:
+        conditions.append(_term_condition(call, flt) if isinstance(flt, TermFilter) else _range_condition(flt))
+    words = [w for w in fold(params.text).split() if w][:10]
+    score = _text_score(words) if words else None
+    base = select(Dataset.id).where(*conditions)
+    if score is not None:
+        base = base.join(score, score.c.dataset_id == Dataset.id)
+    session = call.session
+    matched = base.subquery()
+    count = session.scalar(select(func.count()).select_from(matched)) or 0
+    results: list[dict[str, Any]] = []
+    if params.rows and count > params.start:
+        order = []
+        for key, descending in params.sort:
+            if key == "score":
+                if score is None:
+                    continue
+                column: Any = score.c.score
+            else:
+                column = _ORDER[key]
+            order.append(column.desc() if descending else column.asc())
+        order.append(Dataset.id.asc())  # a total order: pages never overlap
+        page = session.scalars(base.order_by(*order).offset(params.start).limit(params.rows))
+        results = _package_dicts(call, list(page))
+        if params.fl:
+            results = [{k: d.get(k) for k in params.fl} for d in results]
+    facets: dict[str, dict[str, int]] = {}
+    search_facets: dict[str, Any] = {}
+    if params.facet:
+        for name in params.facet_fields:
+            items = _facet(call, name, matched, params.facet_limit, params.facet_mincount)
+            facets[name] = {item["name"]: item["count"] for item in items}
+            search_facets[name] = {"title": name, "items": items}
+    return {
+        "count": count,
+        "sort": ", ".join(f"{k} {'desc' if d else 'asc'}" for k, d in params.sort),
+        "facets": facets,
+        "results": results,
+        "search_facets": search_facets,
+    }
+
+
+def _facet(call: Call, name: str, matched: Any, limit: int, mincount: int) -> list[dict[str, Any]]:
+    ids = select(matched.c.id)
+    count = func.count().label("n")
+    if name == "organization":
+        stmt = select(Dataset.agency_id, count).where(Dataset.id.in_(ids)).group_by(Dataset.agency_id)
+    elif name == "license_id":
+        stmt = select(Dataset.license_id, count).where(Dataset.id.in_(ids)).group_by(Dataset.license_id)
+    elif name == "tags":
+        stmt = select(Tag.name, count).select_from(DatasetTag).join(Tag, Tag.id == DatasetTag.tag_id).where(DatasetTag.dataset_id.in_(ids)).group_by(Tag.name)
+    elif name == "groups":
+        stmt = select(Group.name, count).select_from(DatasetGroup).join(Group, Group.id == DatasetGroup.group_id).where(DatasetGroup.dataset_id.in_(ids)).group_by(Group.name)
+    else:  # res_format
+        fmt = func.upper(Resource.format)
+        stmt = select(fmt, func.count(func.distinct(Resource.dataset_id)).label("n")).where(Resource.dataset_id.in_(ids), Resource.format != "").group_by(fmt)
+    stmt = stmt.having(func.count() >= max(mincount, 1) if name != "res_format" else func.count(func.distinct(Resource.dataset_id)) >= max(mincount, 1))
+    stmt = stmt.order_by(text("n DESC"), text("1"))
+    if limit >= 0:
+        stmt = stmt.limit(limit)
+    rows = list(call.session.execute(stmt))
+    labels: dict[Any, tuple[str, str]] = {}
+    if name == "organization":
+        agencies = {a.id: a for a in _agencies(call)}
+        labels = {k: (org_name(a.code), a.name_vi) for k, a in agencies.items()}
+    elif name == "groups":
+        labels = {g.name: (g.name, g.title_vi) for g in call.session.scalars(select(Group))}
+    items = []
+    for key, n in rows:
+        label_name, display = labels.get(key, (str(key), str(key)))
+        items.append({"name": label_name, "display_name": display, "count": n})
+    return items
+
+
+# ======================================================================= writes (pending)
+
+
+def _pending(call: Call, data: dict[str, Any]) -> Any:
+    raise NotFound(Msg("Action function not found"))
+
+
+package_create = package_update = package_patch = package_delete = _pending
+resource_create = resource_update = resource_delete = _pending
+datastore_search = datastore_search_sql = datastore_info = _pending
+
+
+# ======================================================================= registry
+
+
+def registry() -> dict[str, Action]:
+    """Every action the facade answers, explicitly (no implicit exposure, STYLE.md)."""
+    reads = {
+        "status_show": status_show,
+        "help_show": help_show,
+        "site_read": site_read,
+        "package_list": package_list,
+        "current_package_list_with_resources": current_package_list_with_resources,
+        "package_search": package_search,
+        "package_show": package_show,
+        "resource_show": resource_show,
+        "organization_list": organization_list,
+        "organization_show": organization_show,
+        "group_list": group_list,
+        "group_show": group_show,
+        "tag_list": tag_list,
+        "license_list": license_list,
+        "datastore_search": datastore_search,
+        "datastore_search_sql": datastore_search_sql,
+        "datastore_info": datastore_info,
+    }
+    writes = {
+        "package_create": package_create,
+        "package_update": package_update,
+        "package_patch": package_patch,
+        "package_delete": package_delete,
+        "resource_create": resource_create,
+        "resource_update": resource_update,
+        "resource_delete": resource_delete,
+    }
+    actions = {name: Action(fn, True) for name, fn in reads.items()}
+    actions.update({name: Action(fn, False) for name, fn in writes.items()})
+    return actions
+
+
+ACTIONS = registry()
+
+
+def help_text(name: str) -> str | None:
+    action = ACTIONS.get(name)
+    if action is None:
+        return None
+    return inspect.getdoc(action.function) or ""
