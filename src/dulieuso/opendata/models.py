@@ -1,0 +1,238 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""The open-data portal: datasets, resources, tags, topic groups, licences, version
+history, download counts and the search index.
+
+Names follow CKAN where a CKAN client sees them (``name`` is the slug, ``notes`` the
+Markdown description, ``metadata_modified``...), so the CKAN facade maps fields one to
+one. A dataset's ``id`` is what CKAN clients call the package id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dulieuso.auth.models import enum_column
+from dulieuso.db import Base, UUIDPrimaryKey, utcnow
+
+
+class DatasetState(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class UrlType(StrEnum):
+    UPLOAD = "upload"
+    LINK = "link"
+
+
+class IngestStatus(StrEnum):
+    NONE = "none"  # a link, or a file that is not tabular
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    LOST = "lost"  # the server restarted while the job ran; upload again
+
+
+class PiiStatus(StrEnum):
+    NOT_SCANNED = "not_scanned"
+    CLEAR = "clear"
+    REVIEW = "review"  # weak signals only: shown, not blocking
+    PERSONAL_DATA = "personal_data"  # blocks publication until overridden
+
+
+class License(Base):
+    """A licence a dataset can carry (seeded from ``opendata/data/licenses.yaml``)."""
+
+    __tablename__ = "licenses"
+
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)  # CKAN license_id
+    title_vi: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(500), default="")
+    is_open: Mapped[bool] = mapped_column(default=True)
+    attribution_required: Mapped[bool] = mapped_column(default=True)
+    #: The terms shown with every dataset under this licence (Decree 47 Art. 18 for ours).
+    terms_vi: Mapped[str] = mapped_column(Text, default="")
+    terms_en: Mapped[str] = mapped_column(Text, default="")
+    is_default: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class Dataset(Base):
+    """Bộ dữ liệu mở: one published (or draft) dataset of an agency."""
+
+    __tablename__ = "datasets"
+    __audited__ = True
+    #: Counters and caches change on reads; they need no audit record.
+    __audit_ignore__ = frozenset({"download_count", "api_call_count", "quality_score", "quality", "search_text"})
+    __table_args__ = (Index("ix_datasets_state_private", "state", "private"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")  # Markdown source
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
+    source_database_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("databases.id", ondelete="SET NULL"), index=True
+    )
+    license_id: Mapped[str] = mapped_column(ForeignKey("licenses.id", ondelete="RESTRICT"), index=True)
+    attribution: Mapped[str] = mapped_column(Text, default="")  # citation text
+    update_frequency: Mapped[str | None] = mapped_column(String(40))
+    temporal_from: Mapped[date | None]
+    temporal_to: Mapped[date | None]
+    spatial: Mapped[str] = mapped_column(String(60), default="")  # admin unit code
+    spatial_label: Mapped[str] = mapped_column(String(200), default="")
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    private: Mapped[bool] = mapped_column(default=True)
+    state: Mapped[DatasetState] = mapped_column(enum_column(DatasetState, "dataset_state"), default=DatasetState.DRAFT)
+    version: Mapped[str] = mapped_column(String(60), default="")
+    revision: Mapped[int] = mapped_column(default=1)
+    published_at: Mapped[datetime | None]
+    metadata_created: Mapped[datetime] = mapped_column(default=utcnow)
+    metadata_modified: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    next_update_due: Mapped[date | None] = mapped_column(index=True)
+    creator_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    download_count: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+    api_call_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    quality_score: Mapped[float] = mapped_column(Float, default=0.0)
+    quality: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    resources: Mapped[list[Resource]] = relationship(
+        back_populates="dataset", cascade="all, delete-orphan", order_by="Resource.position"
+    )
+
+
+class Resource(Base):
+    """Tài nguyên: one file (uploaded or linked) of a dataset."""
+
+    __tablename__ = "resources"
+    __audited__ = True
+    #: Progress of a running ingest is bookkeeping; its outcome is audited.
+    __audit_ignore__ = frozenset({"ingest_status", "ingest_progress", "ingest_stage", "ingest_job_id"})
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    url_type: Mapped[UrlType] = mapped_column(enum_column(UrlType, "url_type"))
+    url: Mapped[str] = mapped_column(String(1000), default="")  # links only; uploads get a URL from their id
+    format: Mapped[str] = mapped_column(String(40), default="", index=True)
+    mimetype: Mapped[str] = mapped_column(String(120), default="")
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(80), default="")  # "sha256:<hex>"
+    filename: Mapped[str] = mapped_column(String(300), default="")
+    storage_path: Mapped[str] = mapped_column(String(500), default="")  # relative to the storage dir
+    position: Mapped[int] = mapped_column(default=0)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    last_modified: Mapped[datetime] = mapped_column(default=utcnow)
+    datastore_active: Mapped[bool] = mapped_column(default=False)
+    datastore_version: Mapped[int | None]
+    datastore_rows: Mapped[int | None] = mapped_column(BigInteger)
+    ingest_job_id: Mapped[str | None] = mapped_column(String(64))
+    ingest_status: Mapped[IngestStatus] = mapped_column(
+        enum_column(IngestStatus, "ingest_status"), default=IngestStatus.NONE
+    )
+    ingest_progress: Mapped[float] = mapped_column(Float, default=0.0)
+    ingest_stage: Mapped[str] = mapped_column(String(200), default="")
+    ingest_error: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # failed-ingest report
+    #: Labels and descriptions per field, edited by the agency: ``{field_id: {label, description}}``.
+    dictionary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    pii_status: Mapped[PiiStatus] = mapped_column(enum_column(PiiStatus, "pii_status"), default=PiiStatus.NOT_SCANNED)
+    pii_version: Mapped[int | None]  # the datastore version the scan looked at
+    pii_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    pii_override_reason: Mapped[str | None] = mapped_column(Text)
+    pii_override_by: Mapped[str | None] = mapped_column(String(254))
+    pii_override_at: Mapped[datetime | None]
+    pii_override_version: Mapped[int | None]  # an override covers exactly one data version
+
+    dataset: Mapped[Dataset] = relationship(back_populates="resources")
+
+
+class Tag(UUIDPrimaryKey, Base):
+    __tablename__ = "tags"
+
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    folded: Mapped[str] = mapped_column(String(100), index=True)
+
+
+class DatasetTag(Base):
+    """Part of its dataset for auditing (recorded with the dataset's change)."""
+
+    __tablename__ = "dataset_tags"
+    __table_args__ = (Index("ix_dataset_tags_tag_id_dataset_id", "tag_id", "dataset_id"),)
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Group(UUIDPrimaryKey, Base):
+    """A topic (chủ đề): a thematic collection of datasets (CKAN "group")."""
+
+    __tablename__ = "topic_groups"
+    __audited__ = True
+
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    title_vi: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    image_url: Mapped[str] = mapped_column(String(500), default="")
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DatasetGroup(Base):
+    __tablename__ = "dataset_groups"
+    __table_args__ = (Index("ix_dataset_groups_group_id_dataset_id", "group_id", "dataset_id"),)
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("topic_groups.id", ondelete="CASCADE"), primary_key=True)
+
+
+class DatasetRevision(UUIDPrimaryKey, Base):
+    """One entry of a dataset's version history: the whole dataset as it was after a change."""
+
+    __tablename__ = "dataset_revisions"
+    __table_args__ = (UniqueConstraint("dataset_id", "number"),)
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_label: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(40))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class DownloadCount(Base):
+    """Downloads and API calls of one dataset on one day (Asia/Ho_Chi_Minh)."""
+
+    __tablename__ = "download_counts"
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True, index=True)
+    downloads: Mapped[int] = mapped_column(BigInteger, default=0)
+    api_calls: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DatasetSearchTerm(Base):
+    """Inverted index of datasets: one folded word and its weight (title 4, tags 3,
+    agency 2, description and field names 1). Lookups are by exact word or prefix on
+    ``term`` (a B-tree range scan), the same on SQLite and PostgreSQL."""
+
+    __tablename__ = "dataset_search_terms"
+    __table_args__ = (Index("ix_dataset_search_terms_term_dataset_id", "term", "dataset_id"),)
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
+    term: Mapped[str] = mapped_column(String(60), primary_key=True)
+    weight: Mapped[int] = mapped_column(SmallInteger, default=1)
