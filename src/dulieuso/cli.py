@@ -295,6 +295,18 @@ def token_create(
     print(plain)
 
 
+@app.command("deliver-mail")
+def deliver_mail(data_dir: DataDir = None) -> None:
+    """Send notification e-mails still waiting (e.g. after an SMTP outage)."""
+    from dulieuso.notifications.service import deliver_pending
+
+    settings = _settings(data_dir)
+    factory = _sessionmaker(settings)
+    with factory() as session:
+        report = deliver_pending(session, settings)
+    console.print(f"E-mail: {report}")
+
+
 @app.command()
 def check(data_dir: DataDir = None) -> None:
     """Check configuration, database, storage and migrations; exit 1 when something fails."""

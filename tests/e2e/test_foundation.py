@@ -30,7 +30,7 @@ def test_login_agencies_english_focal_point(page, live_server):
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("link", name="Agencies").first.is_visible()
 
-    page.get_by_role("link", name="Sở Tài chính tỉnh Lai Châu").first.click()
+    page.locator('a[href="/agencies/LCU-STC"]').first.click()
     page.wait_for_url("**/agencies/LCU-STC")
     assert page.get_by_text(focal_name).first.is_visible()
     assert page.locator("html").get_attribute("lang") == "en"
