@@ -12,7 +12,7 @@ from dulieuso.audit.models import AuditEvent
 from dulieuso.errors import Conflict, Forbidden, Invalid, NotFound
 from dulieuso.notifications.models import Notification
 from dulieuso.policy.service import LOCAL_TZ
-from dulieuso.sharing import agreements, consumers, grants, issues, requests, services
+from dulieuso.sharing import agreements, grants, issues, requests, services
 from dulieuso.sharing.access import registry_access
 from dulieuso.sharing.models import (
     AccountStatus,

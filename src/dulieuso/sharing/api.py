@@ -20,7 +20,6 @@ from dulieuso.sharing.access import registry_access
 from dulieuso.sharing.consumers import IssuedAccount
 from dulieuso.sharing.interfaces import Caller
 from dulieuso.sharing.models import (
-    AgreementStatus,
     GrantStatus,
     IssueStatus,
     RequestStatus,
@@ -567,5 +566,3 @@ def sweep(db: DbDep, actor: LoginDep) -> dict[str, int]:
     db.commit()
     return {"services": result.services, "requests": result.requests, "issues": result.issues}
 
-
-__all__ = ["router", "AgreementStatus"]

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 
 from dulieuso.agencies import service as agencies
 from dulieuso.agencies.models import Agency
-from dulieuso.audit.service import record
 from dulieuso.auth.models import Role
 from dulieuso.auth.permissions import Actor, can, require
 from dulieuso.db import utcnow
@@ -162,5 +161,3 @@ def sweep_deadlines(session: Session, actor: Actor, at: datetime | None = None) 
     result.issues = issues_service.escalate_overdue(session, actor, at)
     return result
 
-
-__all__ = ["acting", "record", "may", "own_agency", "due_date", "sweep_deadlines"]
