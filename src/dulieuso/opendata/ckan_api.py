@@ -32,8 +32,7 @@ from starlette.datastructures import UploadFile
 
 from dulieuso.agencies.models import Agency
 from dulieuso.auth import service as auth_service
-from dulieuso.auth.models import Role
-from dulieuso.auth.permissions import ANONYMOUS, STAFF, Actor
+from dulieuso.auth.permissions import ANONYMOUS, RULES, Actor
 from dulieuso.config import Settings
 from dulieuso.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from dulieuso.i18n import Msg
@@ -56,6 +55,7 @@ from dulieuso.opendata.ckan_schemas import (
     tag_dict,
 )
 from dulieuso.opendata.licenses import list_licenses
+from dulieuso.opendata.permissions import OpenDataAction
 from dulieuso.opendata.models import (
     Dataset,
     DatasetGroup,
@@ -320,20 +320,23 @@ def _visible(actor: Actor, *, include_private: bool = False, include_drafts: boo
 
 
 def visible(actor: Actor, *, include_private: bool = False, include_drafts: bool = False) -> Any:
-    """The SQL condition on ``Dataset`` of what ``actor`` may see."""
+    """The SQL condition on ``Dataset`` of what ``actor`` may see: public active datasets,
+    plus (when asked) the private datasets and drafts the permission table lets the
+    actor view (``opendata.view_private``: anywhere, or in the actor's own agency)."""
     public = and_(Dataset.state == DatasetState.ACTIVE, Dataset.private.is_(False))
     if not (include_private or include_drafts):
         return public
     states = [DatasetState.ACTIVE, *([DatasetState.DRAFT] if include_drafts else [])]
-    if actor.role is Role.PLATFORM_ADMIN:
-        own: Any = Dataset.state.in_(states)
-    elif actor.role in STAFF and actor.agency_id is not None:
-        own = and_(Dataset.agency_id == actor.agency_id, Dataset.state.in_(states))
+    anywhere, own_agency = RULES[OpenDataAction.VIEW_PRIVATE]
+    if actor.role in anywhere:
+        extra: Any = Dataset.state.in_(states)
+    elif actor.role in own_agency and actor.agency_id is not None:
+        extra = and_(Dataset.agency_id == actor.agency_id, Dataset.state.in_(states))
     else:
         return public
     if not include_private:
-        own = and_(own, Dataset.private.is_(False))
-    return or_(public, own)
+        extra = and_(extra, Dataset.private.is_(False))
+    return or_(public, extra)
 
 
 def status_show(call: Call, data: dict[str, Any]) -> dict[str, Any]:
