@@ -105,6 +105,7 @@ def main() -> None:
             raise SystemExit(f"{tool} not found: apt-get install -y wrk nginx")
 
     work = Path(tempfile.mkdtemp(prefix="dulieuso-bench-"))
+    work.chmod(0o755)  # nginx workers run as an unprivileged user and must read the files
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ, DULIEUSO_LOG_LEVEL="WARNING")
@@ -122,6 +123,9 @@ def main() -> None:
         agencies = httpx.get(f"{base}/api/v1/agencies").content
         (static / "api" / "agencies.json").write_bytes(agencies)
         (static / "index.html").write_bytes(httpx.get(f"{base}/").content)
+        for path in static.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        static.chmod(0o755)
         nginx_port = free_port()
         nginx = start_nginx(static, nginx_port, work)
         wait_until_up(f"http://127.0.0.1:{nginx_port}/index.html", nginx)
@@ -137,6 +141,8 @@ def main() -> None:
             for connections in (1, 32):
                 run_wrk(url, connections, 2)  # warm-up
                 measured = run_wrk(url, connections, args.seconds)
+                if measured["non_2xx"]:
+                    raise SystemExit(f"{name}: {measured['non_2xx']} non-2xx responses; fix the setup first")
                 results.append({"target": name, "connections": connections, **measured})
                 print(f"{name:40s} c={connections:<3d} {measured['rps']:9.1f} req/s  "
                       f"p50 {measured['p50_ms']:7.2f} ms  p99 {measured['p99_ms']:7.2f} ms  non-2xx {measured['non_2xx']}")
