@@ -112,6 +112,7 @@ class Parameter(BaseModel):
     required: bool = False
     description: str = ""
     type: str = "string"
+    example: str | None = None
     model_config = ConfigDict(populate_by_name=True)
 
 

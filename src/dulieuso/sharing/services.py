@@ -272,6 +272,7 @@ def _clean_operation(op: dict[str, Any]) -> dict[str, Any]:
                 "required": bool(p.get("required", False)),
                 "description": str(p.get("description") or ""),
                 "type": str(p.get("type") or "string"),
+                **({"example": str(p["example"])} if p.get("example") not in (None, "") else {}),
             }
             for p in (op.get("parameters") or [])
         ],
@@ -556,6 +557,7 @@ def openapi(service: DataService, base_url: str) -> dict[str, Any]:
                 "required": bool(p.get("required")) or p.get("in") == "path",
                 "description": p.get("description", ""),
                 "schema": {"type": p.get("type", "string")},
+                **({"example": p["example"]} if p.get("example") else {}),
             }
             for p in op.get("parameters", [])
         ]

@@ -127,7 +127,13 @@ def service_page(request: Request, code: str, db: DbDep, actor: ActorDep, settin
     internal = may(actor, SharingAction.SERVICE_MANAGE, service.provider_agency_id)
     detail = ServiceDetail.of_detail(db, service, settings.base_url, internal=internal, lang=lang).model_dump()
     example_op = (service.operations or [{"method": "GET", "path": "/"}])[0]
-    example_path = example_op["path"].replace("{", "").replace("}", "")
+    example_path = example_op["path"]
+    for param in example_op.get("parameters", []):
+        example_path = example_path.replace("{" + param["name"] + "}", param.get("example") or param["name"])
+    query = "&".join(f"{p['name']}={p['example']}" for p in example_op.get("parameters", [])
+                     if p.get("in") == "query" and p.get("example"))
+    if query:
+        example_path += "?" + query
     return render(request, "sharing/service.html", {
         "s": detail,
         "internal": internal,
