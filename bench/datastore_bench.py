@@ -177,10 +177,10 @@ APP = '''
 import json
 import os
 from pathlib import Path
-from fastapi import FastAPI, Query
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
 from dulieuso.datastore import query
 from dulieuso.errors import DomainError
-from fastapi.responses import JSONResponse
 
 PARQUET = Path(os.environ["BENCH_PARQUET"])
 app = FastAPI()
@@ -194,7 +194,9 @@ def datastore_search(resource_id: str, filters: str = "{}", sort: str | None = N
                               links_base="/api/3/action/datastore_search?resource_id=" + resource_id)
     except DomainError as error:
         return JSONResponse({"success": False, "error": error.body()["error"]}, status_code=409)
-    return {"help": "", "success": True, "result": result}
+    # Serialised here, not by FastAPI's jsonable_encoder (1-2 ms per 100 records).
+    body = json.dumps({"help": "", "success": True, "result": result}, ensure_ascii=False)
+    return Response(body, media_type="application/json")
 '''
 
 LUA = """

@@ -223,6 +223,7 @@ class _Run:
                 "preserve_insertion_order": True,
             },
         )
+        self.con.execute("SET enable_progress_bar = false")
         self._watch_stop = threading.Event()
         self._watcher: threading.Thread | None = None
         if cancel is not None:

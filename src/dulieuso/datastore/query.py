@@ -89,13 +89,20 @@ class Column:
 @lru_cache(maxsize=1)
 def _database() -> duckdb.DuckDBPyConnection:
     """The process's read-side DuckDB database (in memory; it only reads Parquet)."""
-    con = duckdb.connect(":memory:", config={"enable_object_cache": True})
+    con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")
+    # Versions never change in place, so caching Parquet footers is safe; it halves the
+    # time of a small search on a big file.
+    con.execute("LOAD parquet")
+    con.execute("SET parquet_metadata_cache = true")
     return con
 
 
 def cursor() -> duckdb.DuckDBPyConnection:
     """A new cursor on the shared database: use one per call, from any thread."""
-    return _database().cursor()
+    cur = _database().cursor()
+    cur.execute("SET enable_progress_bar = false")  # a per-connection setting
+    return cur
 
 
 def relation(parquet_path: Path) -> str:
@@ -322,7 +329,7 @@ def prepare_sort(parquet_path: Path, sort: str | Sequence[str]) -> Path:
     with cursor() as cur:
         cur.execute(
             f"COPY (SELECT * FROM {relation(path)} ORDER BY {', '.join(order)}) "
-            f"TO {literal(str(tmp))} (FORMAT parquet, ROW_GROUP_SIZE 65536)"
+            f"TO {literal(str(tmp))} (FORMAT parquet, ROW_GROUP_SIZE 16384)"
         )
     os.replace(tmp, target)
     return target
@@ -628,7 +635,11 @@ def search_sql(
     environment. The query is interrupted after ``timeout_s`` seconds.
     """
     query = check_sql(sql, list(tables))
-    con = duckdb.connect(":memory:", config={"memory_limit": "1GB", "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    con = duckdb.connect(
+        ":memory:",
+        config={"memory_limit": "1GB", "autoinstall_known_extensions": False, "autoload_known_extensions": False},
+    )
+    con.execute("SET enable_progress_bar = false")
     try:
         for name, path in tables.items():
             con.execute(f"CREATE VIEW {quote(name)} AS SELECT * FROM {relation(Path(path))}")
