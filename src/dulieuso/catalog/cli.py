@@ -69,7 +69,7 @@ def import_file(
     with factory() as session:
         try:
             with console.status("Đang đọc và kiểm tra tệp / checking the file…"):
-                _parsed, plan = imports.plan_import(session, actor, data, agency)
+                parsed, plan = imports.plan_import(session, actor, data, agency)
         except Exception as error:
             session.rollback()
             _fail(error)
@@ -91,7 +91,8 @@ def import_file(
                           console=console, transient=True) as bar:
                 task = bar.add_task("save", total=len(plan.entries))
                 result = imports.apply_import(
-                    session, actor, data, agency, progress=lambda done, total: bar.update(task, completed=done)
+                    session, actor, data, agency, parsed=parsed,
+                    progress=lambda done, total: bar.update(task, completed=done),
                 )
             session.commit()
         except Exception as error:

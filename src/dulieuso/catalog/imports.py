@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from dulieuso.agencies.models import Agency, FocalPoint
 from dulieuso.auth.permissions import Actor, require
 from dulieuso.catalog import service
+from dulieuso.catalog.models import Database
 from dulieuso.catalog.permissions import CatalogAction
 from dulieuso.catalog.spreadsheet import (
     DATABASE_SHEET,
@@ -153,6 +154,10 @@ def _check(session: Session, parsed: ParsedWorkbook, agency: Agency, *, compare:
     errors: list[CellError] = []
     planned: list[PlannedEntry] = []
     focal_contact = _focal_contact(session, agency) if compare else {}
+    codes = [e.code for e in parsed.entries]
+    known: set[str] = set()
+    for start in range(0, len(codes), 500):  # one query per 500 codes, not one per entry
+        known.update(session.scalars(select(Database.code).where(Database.code.in_(codes[start : start + 500]))))
 
     def located(code: str, path: str, message: Msg) -> CellError:
         sheet, row, column = parsed.locate(code, path)
@@ -161,7 +166,7 @@ def _check(session: Session, parsed: ParsedWorkbook, agency: Agency, *, compare:
 
     for entry in parsed.entries:
         rows = parsed.rows[entry.code]
-        existing = service.find(session, entry.code)
+        existing = service.find(session, entry.code) if entry.code in known else None
         if existing is not None and existing.owner_agency_id != agency.id:
             errors.append(located(entry.code, "code", Msg(
                 "the code '{code}' belongs to a database of another agency.", code=entry.code)))
@@ -198,7 +203,13 @@ def plan_import(session: Session, actor: Actor, data: bytes, agency_code: str) -
 
 
 def apply_import(
-    session: Session, actor: Actor, data: bytes, agency_code: str, *, progress: Progress | None = None
+    session: Session,
+    actor: Actor,
+    data: bytes,
+    agency_code: str,
+    *,
+    progress: Progress | None = None,
+    parsed: ParsedWorkbook | None = None,
 ) -> ImportResult:
     """Save every entry of the upload, or none: the caller commits.
 
@@ -206,10 +217,12 @@ def apply_import(
     is reported on its row and column (``service.save_entry`` validates each entry the
     same way the preview did, so a file that previewed cleanly fails only if the
     catalog changed in between; the preview is not repeated here, it would double the
-    time of a large import).
+    time of a large import). ``parsed``: the result of ``plan_import`` on the same
+    ``data`` in the same request (the CLI), which spares parsing the file twice.
     """
     agency = _agency(session, actor, agency_code)
-    parsed = parse_workbook(data, agency=agency.code)
+    if parsed is None:
+        parsed = parse_workbook(data, agency=agency.code)
     result = ImportResult(agency.code, [], [], [])
     total = len(parsed.entries)
     with session.begin_nested():  # leaving it by an exception rolls every entry back
