@@ -12,7 +12,7 @@ from dulieuso.audit.models import AuditEvent
 from dulieuso.errors import Conflict, Forbidden, Invalid, NotFound
 from dulieuso.notifications.models import Notification
 from dulieuso.policy.service import LOCAL_TZ
-from dulieuso.sharing import agreements, grants, issues, requests, services
+from dulieuso.sharing import agreements, consumers, grants, issues, requests, services
 from dulieuso.sharing.access import registry_access
 from dulieuso.sharing.models import (
     AccountStatus,
@@ -354,3 +354,62 @@ class TestIssues:
             issues.resolve(world.db, world.actor(world.p_approver), issue.id, "Xong")
         issues.resolve(world.db, world.actor(world.it_admin), issue.id, "Nâng timeout")
         assert issue.status is IssueStatus.RESOLVED
+
+
+class TestHandover:
+    def test_merged_agency_hands_its_services_and_applications_to_the_successor(self, world: World):
+        from dulieuso.agencies import service as agencies
+
+        service = world.service()
+        application = world.application()
+        request = _request(world)
+        agencies.merge_agencies(world.db, world.actor(world.admin), source_codes=["T-SNNMT"], successor_code="T-SYT")
+        agencies.merge_agencies(world.db, world.actor(world.admin), source_codes=["T-STC"], successor_code="T-SKHCN")
+        assert service.provider_agency_id == world.other.id
+        assert application.consumer_agency_id == world.it_unit.id
+        assert request.requesting_agency_id == world.it_unit.id
+        world.db.commit()
+
+
+class TestSweep:
+    def test_sweep_alerts_and_escalates_once(self, world: World):
+        from dulieuso.sharing.service import sweep_deadlines
+
+        service = world.service(publish=False)
+        services.mark_ready(world.db, world.actor(world.p_editor), service.code)
+        service.publication_due = date(2026, 1, 2)
+        world.service("khac.dich-vu")
+        request = _request(world, "khac.dich-vu")
+        request.due_on = date(2026, 1, 2)
+        issue = issues.report(world.db, world.actor(world.c_admin), issues.IssueInput(
+            category=IssueCategory.OTHER, title="Hỏi", description="Hỏi", service_code="khac.dich-vu"))
+        issue.provider_due_on = date(2026, 1, 2)
+        world.db.flush()
+        result = sweep_deadlines(world.db, world.actor(world.admin))
+        assert (result.services, result.requests, result.issues) == (1, 1, 1)
+        again = sweep_deadlines(world.db, world.actor(world.admin))
+        assert (again.services, again.requests, again.issues) == (0, 0, 0)
+        world.db.commit()
+
+
+class TestAccounts:
+    def test_revoked_or_expired_accounts_do_not_authenticate(self, world: World):
+        application = world.application()
+        issued = consumers.issue_account(world.db, world.actor(world.c_admin), application.id, with_api_key=True)
+        assert registry_access.authenticate_api_key(world.db, issued.api_key) is not None
+        issued.account.valid_to = datetime.now(UTC) - timedelta(seconds=1)
+        assert registry_access.authenticate_client(world.db, issued.account.client_id, issued.client_secret) is None
+        issued.account.valid_to = None
+        consumers.revoke_account(world.db, world.actor(world.c_admin), issued.account.id, "lộ mật khẩu")
+        assert registry_access.authenticate_api_key(world.db, issued.api_key) is None
+        world.db.commit()
+
+    def test_another_agency_cannot_issue_accounts_for_an_application(self, world: World):
+        application = world.application()
+        with pytest.raises(Forbidden):
+            consumers.issue_account(world.db, world.actor(world.o_admin), application.id)
+
+    def test_lgsp_delegation_is_recorded(self, world: World):
+        application = world.application()
+        issued = consumers.issue_account(world.db, world.actor(world.admin), application.id, delegated_by_code="T-SKHCN")
+        assert issued.account.delegated_by_agency_id == world.it_unit.id
