@@ -132,12 +132,15 @@ def _ckan_json(path: Path, include_id: bool) -> Iterator[bytes]:
     def generate() -> Iterator[bytes]:
         yield b'{"fields": ' + json.dumps(fields, ensure_ascii=False).encode() + b', "records": ['
         first = True
-        with query.cursor() as cur:
+        cur = query.new_cursor()  # kept across yields: not this thread's shared cursor
+        try:
             result = cur.execute(select)
             while batch := result.fetchmany(10_000):
                 text = ",\n".join(r[0] for r in batch)
                 yield (b"\n" if first else b",\n") + text.encode()
                 first = False
+        finally:
+            cur.close()
         yield b"\n]}\n"
 
     return generate()

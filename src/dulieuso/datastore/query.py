@@ -27,6 +27,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -94,14 +95,28 @@ def _database() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def cursor() -> duckdb.DuckDBPyConnection:
-    """A new cursor on the shared database: use one per call, from any thread."""
+def new_cursor() -> duckdb.DuckDBPyConnection:
+    """A new connection to the shared database; the caller closes it. Use it to stream a
+    result across ``yield``s (the next chunk may be asked for from another thread)."""
     cur = _database().cursor()
     # Per-connection settings. Versions never change in place, so caching Parquet
     # footers is safe; it halves the time of a small search on a big file.
     cur.execute("SET enable_progress_bar = false")
     cur.execute("SET parquet_metadata_cache = true")
     return cur
+
+
+_local = threading.local()
+
+
+@contextmanager
+def cursor() -> Iterator[duckdb.DuckDBPyConnection]:
+    """This thread's connection to the shared database, made once per thread (making one
+    costs milliseconds). Fetch everything before leaving the ``with`` block."""
+    cur = getattr(_local, "cursor", None)
+    if cur is None:
+        cur = _local.cursor = new_cursor()
+    yield cur
 
 
 def relation(parquet_path: Path) -> str:
@@ -504,7 +519,7 @@ def search(
         if column.id in info:
             entry["info"] = info[column.id]
         result_fields.append(entry)
-    records = _format_records(rows, [c.id for c in selected], records_format)
+    records = _format_records(rows, [c.id for c in selected], records_format, selected)
 
     result: dict[str, Any] = {
         "include_total": include_total,
@@ -533,11 +548,25 @@ def search(
     return result
 
 
-def _format_records(rows: Sequence[tuple[Any, ...]], names: Sequence[str], records_format: str) -> Any:
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _converter(column: Column) -> Any:
+    """The JSON conversion a column's values need (most need none)."""
+    return _identity if column.type in ("integer", "string", "boolean") else json_value
+
+
+def _format_records(
+    rows: Sequence[tuple[Any, ...]], names: Sequence[str], records_format: str, kinds: Sequence[Column] | None = None
+) -> Any:
+    converters = [_converter(c) for c in kinds] if kinds is not None else [json_value] * len(names)
     if records_format == "objects":
-        return [{n: json_value(v) for n, v in zip(names, row, strict=True)} for row in rows]
+        if all(c is _identity for c in converters):
+            return [dict(zip(names, row, strict=True)) for row in rows]
+        return [{n: f(v) for n, f, v in zip(names, converters, row, strict=True)} for row in rows]
     if records_format == "lists":
-        return [[json_value(v) for v in row] for row in rows]
+        return [[f(v) for f, v in zip(converters, row, strict=True)] for row in rows]
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t" if records_format == "tsv" else ",", lineterminator="\n")
     for row in rows:
