@@ -23,8 +23,11 @@ from dulieuso.catalog import exports, import_views, imports, issues, service
 from dulieuso.catalog.entries import CategoryData, ElementData
 from dulieuso.catalog.models import Database, ElementType, SharingForm, UserType
 from dulieuso.catalog.spreadsheet import comparable, comparable_dict, parse_workbook, write_workbook
+from dulieuso.errors import Forbidden
 from dulieuso.db import make_engine, make_sessionmaker, transaction
 from dulieuso.vntext import fold
+
+from .conftest import complete_entry
 
 ISSUE = issues.IssueInput(
     decision_number="1234/QĐ-UBND", decision_date="2026-03-15", signer="Lê Văn Ký", signer_title="CHỦ TỊCH"
@@ -103,6 +106,19 @@ class TestXlsxRoundTrip:
         assert [(e.code, e.action, e.changes) for e in plan.entries] == [
             (e["code"], "unchanged", []) for e in snapshot
         ]
+
+    def test_a_version_of_several_agencies_re_imports_for_every_agency(self, world, export_client):
+        world.accepted("T-DATDAI")
+        service.save_entry(world.db, world.finance_editor, complete_entry("T-NGANSACH", world.finance.code))
+        service.submit(world.db, world.finance_editor, "T-NGANSACH")
+        service.accept(world.db, world.a_admin, "T-NGANSACH")
+        issue = issues.issue_catalog(world.db, world.a_admin, ISSUE)
+        world.db.commit()
+        content = export_client.get(f"/api/v1/catalog/issues/{issue.number}/export.xlsx").content
+        _parsed, plan = imports.plan_import(world.db, world.a_admin, content, imports.EVERY_AGENCY)
+        assert sorted((e.code, e.action) for e in plan.entries) == [("T-DATDAI", "unchanged"), ("T-NGANSACH", "unchanged")]
+        with pytest.raises(Forbidden):
+            imports.plan_import(world.db, world.a_editor, content, imports.EVERY_AGENCY)
 
     def test_re_importing_the_export_saves_no_new_revision(self, world, issued, export_client):
         content = export_client.get(f"/api/v1/catalog/issues/{issued.number}/export.xlsx").content

@@ -55,7 +55,7 @@ def _fail(error: Exception) -> None:
 @app.command("import")
 def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The filled template (.xlsx).")],
-    agency: Annotated[str, typer.Option("--agency", help="Code of the agency the entries belong to.")],
+    agency: Annotated[str, typer.Option("--agency", help="Code of the agency the entries belong to; '*': the agency each row names.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and show the changes; save nothing.")] = False,
     data_dir: DataDir = None,
 ) -> None:

@@ -43,11 +43,14 @@ async def _read_upload(upload: UploadFile | None) -> tuple[bytes, str]:
     return data, upload.filename
 
 
-def _agency_choices(session: Session, actor: Actor) -> list[tuple[str, str]]:
+def _agency_choices(session: Session, actor: Actor, lang: str) -> list[tuple[str, str]]:
     query = select(Agency.code, Agency.name_vi).order_by(Agency.name_vi)
-    if actor.role is not Role.PLATFORM_ADMIN:
+    choices: list[tuple[str, str]] = []
+    if actor.role is Role.PLATFORM_ADMIN:
+        choices.append((imports.EVERY_AGENCY, Msg("Every agency named in the file").render(lang)))
+    else:
         query = query.where(Agency.id == actor.agency_id)
-    return [(code, f"{name} ({code})") for code, name in session.execute(query)]
+    return choices + [(code, f"{name} ({code})") for code, name in session.execute(query)]
 
 
 def _error_rows(error: DomainError, lang: str) -> list[dict[str, Any]]:
@@ -64,7 +67,7 @@ def _form_page(
     request: Request, db: Session, actor: Actor, *, agency: str = "", error: DomainError | None = None, lang: str = "vi"
 ) -> HTMLResponse:
     context = {
-        "agencies": _agency_choices(db, actor),
+        "agencies": _agency_choices(db, actor, lang),
         "selected": agency,
         "template_url": TEMPLATE_URL,
         "max_mb": MAX_FILE_BYTES // (1024 * 1024),
@@ -159,7 +162,7 @@ def import_cancel(token: str, actor: LoginDep, settings: SettingsDep) -> Respons
 async def import_api(
     db: DbDep,
     actor: LoginDep,
-    agency: Annotated[str, Form(description="Code of the agency the entries belong to.")],
+    agency: Annotated[str, Form(description="Code of the agency the entries belong to; '*': the agency each row names.")],
     file: Annotated[UploadFile, File(description="The filled template (.xlsx).")],
     dry_run: Annotated[bool, Query(description="Check and preview only; save nothing.")] = True,
 ) -> JSONResponse:

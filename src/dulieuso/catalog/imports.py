@@ -51,6 +51,8 @@ from dulieuso.i18n import Msg
 #: How long a staged upload waits for its confirmation.
 STAGE_SECONDS = 3600
 STAGE_FOLDER = "catalog-imports"
+#: ``agency`` value meaning "each row's own agency" (a whole issued version, for the administrator).
+EVERY_AGENCY = "*"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
 
@@ -127,6 +129,25 @@ def _agency(session: Session, actor: Actor, code: str) -> Agency:
     return agency
 
 
+def _prepare(
+    session: Session, actor: Actor, data: bytes, agency_code: str, parsed: ParsedWorkbook | None = None
+) -> tuple[ParsedWorkbook, dict[str, Agency], str]:
+    """Parse the upload for one agency, or for ``EVERY_AGENCY`` (each row names its own);
+    check that the actor may edit every agency concerned."""
+    if (agency_code or "").strip() != EVERY_AGENCY:
+        agency = _agency(session, actor, agency_code)
+        if parsed is None:
+            parsed = parse_workbook(data, agency=agency.code)
+        return parsed, {agency.code: agency}, agency.code
+    if parsed is None:
+        parsed = parse_workbook(data, agency=None)
+    owners = sorted({e.owner_agency for e in parsed.entries})
+    agencies = {a.code: a for a in session.scalars(select(Agency).where(Agency.code.in_(owners)))}
+    for agency in agencies.values():
+        require(actor, CatalogAction.EDIT, agency.id)
+    return parsed, agencies, EVERY_AGENCY
+
+
 def _focal_contact(session: Session, agency: Agency) -> dict[str, Any]:
     point = session.scalar(select(FocalPoint).where(FocalPoint.agency_id == agency.id, FocalPoint.valid_to.is_(None)))
     if point is None:
@@ -146,14 +167,11 @@ def _incoming(parsed_entry: Any, focal_contact: dict[str, Any]) -> dict[str, Any
     return data
 
 
-def _check(session: Session, parsed: ParsedWorkbook, agency: Agency, *, compare: bool = True) -> list[PlannedEntry]:
-    """Validate every entry like the service does; raise located errors, else plan.
-
-    ``compare=False`` (just before saving) skips the field-by-field comparison.
-    """
+def _check(session: Session, parsed: ParsedWorkbook, agencies: dict[str, Agency]) -> list[PlannedEntry]:
+    """Validate every entry like the service does; raise located errors, else plan."""
     errors: list[CellError] = []
     planned: list[PlannedEntry] = []
-    focal_contact = _focal_contact(session, agency) if compare else {}
+    focal_contacts: dict[str, dict[str, Any]] = {}
     codes = [e.code for e in parsed.entries]
     known: set[str] = set()
     for start in range(0, len(codes), 500):  # one query per 500 codes, not one per entry
@@ -167,7 +185,8 @@ def _check(session: Session, parsed: ParsedWorkbook, agency: Agency, *, compare:
     for entry in parsed.entries:
         rows = parsed.rows[entry.code]
         existing = service.find(session, entry.code) if entry.code in known else None
-        if existing is not None and existing.owner_agency_id != agency.id:
+        owner = agencies.get(entry.owner_agency)
+        if existing is not None and owner is not None and existing.owner_agency_id != owner.id:
             errors.append(located(entry.code, "code", Msg(
                 "the code '{code}' belongs to a database of another agency.", code=entry.code)))
             continue
@@ -179,11 +198,12 @@ def _check(session: Session, parsed: ParsedWorkbook, agency: Agency, *, compare:
             sheet, row, column = parsed.locate(entry.code, notice.field)
             notice_list.append({"sheet": sheet, "row": row, "column": column,
                                 "message": notice.message.vi, "message_en": notice.message.en})
-        if existing is None or not compare:
-            action = "create" if existing is None else "update"
-            planned.append(PlannedEntry(entry.code, entry.name, action, rows.row, notices=notice_list))
+        if existing is None or owner is None:
+            planned.append(PlannedEntry(entry.code, entry.name, "create", rows.row, notices=notice_list))
             continue
-        after = _incoming(entry, focal_contact)
+        if owner.code not in focal_contacts:
+            focal_contacts[owner.code] = _focal_contact(session, owner)
+        after = _incoming(entry, focal_contacts[owner.code])
         before = comparable_dict(service.to_dict(session, existing))
         changes = diff_entries(before, after)
         planned.append(PlannedEntry(entry.code, entry.name, "update" if changes else "unchanged", rows.row,
@@ -195,11 +215,11 @@ def _check(session: Session, parsed: ParsedWorkbook, agency: Agency, *, compare:
 
 
 def plan_import(session: Session, actor: Actor, data: bytes, agency_code: str) -> tuple[ParsedWorkbook, ImportPlan]:
-    """Parse and check an upload for ``agency_code``; what it would create and change."""
-    agency = _agency(session, actor, agency_code)
-    parsed = parse_workbook(data, agency=agency.code)
-    planned = _check(session, parsed, agency)
-    return parsed, ImportPlan(agency.code, planned, parsed.database_rows, parsed.element_rows)
+    """Parse and check an upload for ``agency_code`` (or ``EVERY_AGENCY``); what it would
+    create and change."""
+    parsed, agencies, label = _prepare(session, actor, data, agency_code)
+    planned = _check(session, parsed, agencies)
+    return parsed, ImportPlan(label, planned, parsed.database_rows, parsed.element_rows)
 
 
 def apply_import(
@@ -220,10 +240,8 @@ def apply_import(
     time of a large import). ``parsed``: the result of ``plan_import`` on the same
     ``data`` in the same request (the CLI), which spares parsing the file twice.
     """
-    agency = _agency(session, actor, agency_code)
-    if parsed is None:
-        parsed = parse_workbook(data, agency=agency.code)
-    result = ImportResult(agency.code, [], [], [])
+    parsed, _agencies, label = _prepare(session, actor, data, agency_code, parsed)
+    result = ImportResult(label, [], [], [])
     total = len(parsed.entries)
     with session.begin_nested():  # leaving it by an exception rolls every entry back
         for done, entry in enumerate(parsed.entries, start=1):
