@@ -37,6 +37,7 @@ from dulieuso.sharing import gateway
 app = create_app(Settings())
 if not any(getattr(r, "path", "") == "/gateway/token" for r in app.routes):
     app.include_router(gateway.router)
+    app.add_middleware(gateway.GatewayDispatch)
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=None)
 """
 
