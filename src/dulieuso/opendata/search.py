@@ -1,0 +1,260 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Dataset search: diacritic- and case-insensitive full text, filters, sorts and facets,
+in SQL on SQLite and PostgreSQL alike (no Solr; ANCHORS §1.4).
+
+Full text uses the inverted index ``dataset_search_terms`` (folded words with weights:
+title 4, tags 3, agency 2, description, resource and field names 1): every word of the
+query must match (the last one as a prefix, so "truong h" finds "Trường học"), and the
+rank is the sum of the matched weights. Facets are ``GROUP BY`` counts over the matched
+set. ``search_datasets`` is what the JSON API, the pages and the CKAN facade's
+``package_search`` all call.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from dulieuso.agencies.models import Agency
+from dulieuso.auth.permissions import Actor
+from dulieuso.errors import Invalid
+from dulieuso.i18n import Msg
+from dulieuso.opendata.models import (
+    Dataset,
+    DatasetGroup,
+    DatasetSearchTerm,
+    DatasetTag,
+    Group,
+    License,
+    Resource,
+    Tag,
+)
+from dulieuso.opendata.service import visible_clause
+from dulieuso.vntext import fold
+
+MAX_ROWS = 1000
+MAX_WORDS = 8
+FACET_FIELDS = ("organization", "groups", "tags", "res_format", "license_id")
+SORTS = ("relevance", "metadata_modified desc", "metadata_modified asc", "metadata_created desc", "name asc", "name desc",
+         "title asc", "downloads desc", "id asc")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class FacetItem:
+    name: str
+    display_name: str
+    count: int
+
+
+@dataclass
+class SearchResult:
+    count: int
+    datasets: list[Dataset]
+    facets: dict[str, list[FacetItem]] = field(default_factory=dict)
+    rows: int = 20
+    start: int = 0
+
+    @property
+    def ids(self) -> list[uuid.UUID]:
+        return [d.id for d in self.datasets]
+
+
+def _after(prefix: str) -> str:
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def query_words(q: str | None) -> list[str]:
+    return [w[:60] for w in _WORD.findall(fold(q))][:MAX_WORDS]
+
+
+def _scores(words: list[str]) -> Any:
+    """``(dataset_id, score)`` of the datasets containing every word."""
+    matches = []
+    for i, word in enumerate(words):
+        if i == len(words) - 1:
+            matches.append(and_(DatasetSearchTerm.term >= word, DatasetSearchTerm.term < _after(word)))
+        else:
+            matches.append(DatasetSearchTerm.term == word)
+    which = case(*[(m, i) for i, m in enumerate(matches)], else_=-1).label("word")
+    per_word = (
+        select(DatasetSearchTerm.dataset_id, which, func.max(DatasetSearchTerm.weight).label("weight"))
+        .where(or_(*matches))
+        .group_by(DatasetSearchTerm.dataset_id, which)
+        .subquery()
+    )
+    return (
+        select(per_word.c.dataset_id, func.sum(per_word.c.weight).label("score"))
+        .group_by(per_word.c.dataset_id)
+        .having(func.count() == len(words))
+        .subquery()
+    )
+
+
+def _list(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    return [v for v in value if v]
+
+
+def search_datasets(
+    session: Session,
+    actor: Actor,
+    q: str | None = None,
+    *,
+    organization: str | Sequence[str] | None = None,
+    groups: str | Sequence[str] | None = None,
+    tags: str | Sequence[str] | None = None,
+    res_format: str | Sequence[str] | None = None,
+    license_id: str | Sequence[str] | None = None,
+    modified_since: datetime | None = None,
+    modified_until: datetime | None = None,
+    sort: str = "relevance",
+    rows: int = 20,
+    start: int = 0,
+    facet_fields: Sequence[str] = (),
+    facet_limit: int = 50,
+    facet_mincount: int = 1,
+    include_private: bool = False,
+    include_drafts: bool = False,
+    dataset_ids: Sequence[uuid.UUID] | None = None,
+) -> SearchResult:
+    """Search the datasets ``actor`` may see.
+
+    Filters AND together; a list within one filter matches any of its values (CKAN's
+    ``fq=tags:a tags:b`` means both, so the facade passes one call per AND term through
+    ``tags=[...]`` only for OR). ``organization`` takes agency codes; ``groups`` topic
+    names; ``tags`` tag names (exact, case-insensitive); ``res_format`` formats
+    (case-insensitive); ``modified_since``/``until`` bound ``metadata_modified``
+    (inclusive). ``sort``: one of ``SORTS`` (``relevance`` falls back to newest first
+    without ``q``). ``rows`` ≤ 1000. ``facet_fields`` ⊂ ``FACET_FIELDS``; ``facet_limit``
+    −1 = unlimited. Raises ``Invalid`` naming the bad parameter."""
+    errors: dict[str, list[Msg]] = {}
+    if not 0 <= rows <= MAX_ROWS:
+        errors["rows"] = [Msg("rows must be between 0 and {n}.", n=MAX_ROWS)]
+    if start < 0:
+        errors["start"] = [Msg("start must be at least 0.")]
+    sort = (sort or "relevance").strip().lower()
+    sort = {"score desc, metadata_modified desc": "relevance", "score desc": "relevance", "name": "name asc",
+            "downloads": "downloads desc", "metadata_modified": "metadata_modified desc", "title_string asc": "title asc",
+            "views_recent desc": "downloads desc"}.get(sort, sort)
+    if sort not in SORTS:
+        errors["sort"] = [Msg("Unknown sort {value}.", value=sort)]
+    unknown = [f for f in facet_fields if f not in FACET_FIELDS]
+    if unknown:
+        errors["facet.field"] = [Msg("Unknown facet {value}.", value=unknown[0])]
+    if errors:
+        raise Invalid(fields=errors)
+
+    conditions: list[Any] = [visible_clause(actor, include_private=include_private, include_drafts=include_drafts)]
+    if dataset_ids is not None:
+        conditions.append(Dataset.id.in_(list(dataset_ids)))
+    orgs = _list(organization)
+    if orgs:
+        codes = [o.strip().upper() for o in orgs]
+        conditions.append(Dataset.agency_id.in_(select(Agency.id).where(or_(Agency.code.in_(codes), func.lower(Agency.code).in_([c.lower() for c in codes])))))
+    for name in _list(groups):
+        conditions.append(Dataset.id.in_(
+            select(DatasetGroup.dataset_id).join(Group, Group.id == DatasetGroup.group_id).where(Group.name == name.strip().lower())
+        ))
+    tag_values = _list(tags)
+    if tag_values:
+        conditions.append(Dataset.id.in_(
+            select(DatasetTag.dataset_id).join(Tag, Tag.id == DatasetTag.tag_id).where(Tag.folded.in_([fold(t) for t in tag_values]))
+        ))
+    formats = _list(res_format)
+    if formats:
+        conditions.append(Dataset.id.in_(select(Resource.dataset_id).where(func.lower(Resource.format).in_([f.lower() for f in formats]))))
+    licences = _list(license_id)
+    if licences:
+        conditions.append(Dataset.license_id.in_(licences))
+    if modified_since is not None:
+        conditions.append(Dataset.metadata_modified >= modified_since)
+    if modified_until is not None:
+        conditions.append(Dataset.metadata_modified <= modified_until)
+
+    words = query_words(q)
+    base = select(Dataset.id)
+    score: Any = None
+    if words:
+        scores = _scores(words)
+        base = base.join(scores, scores.c.dataset_id == Dataset.id)
+        score = scores.c.score
+    matched = base.where(*conditions)
+    total = session.scalar(select(func.count()).select_from(matched.subquery())) or 0
+
+    order: list[Any]
+    if sort == "relevance":
+        order = ([score.desc()] if score is not None else []) + [Dataset.metadata_modified.desc(), Dataset.id]
+    elif sort == "metadata_modified desc":
+        order = [Dataset.metadata_modified.desc(), Dataset.id]
+    elif sort == "metadata_modified asc":
+        order = [Dataset.metadata_modified.asc(), Dataset.id]
+    elif sort == "metadata_created desc":
+        order = [Dataset.metadata_created.desc(), Dataset.id]
+    elif sort == "name asc":
+        order = [Dataset.name.asc()]
+    elif sort == "name desc":
+        order = [Dataset.name.desc()]
+    elif sort == "title asc":
+        order = [Dataset.title.asc(), Dataset.id]
+    elif sort == "downloads desc":
+        order = [Dataset.download_count.desc(), Dataset.metadata_modified.desc(), Dataset.id]
+    else:  # id asc: what harvesters page with
+        order = [Dataset.id.asc()]
+    datasets: list[Dataset] = []
+    if rows and total > start:
+        ids = list(session.scalars(matched.order_by(*order).limit(rows).offset(start)))
+        if ids:
+            loaded = {d.id: d for d in session.scalars(select(Dataset).where(Dataset.id.in_(ids)).options(selectinload(Dataset.resources)))}
+            datasets = [loaded[i] for i in ids if i in loaded]
+
+    facets = {name: _facet(session, name, matched, facet_limit, facet_mincount) for name in facet_fields}
+    return SearchResult(count=total, datasets=datasets, facets=facets, rows=rows, start=start)
+
+
+def _facet(session: Session, name: str, matched: Any, limit: int, mincount: int) -> list[FacetItem]:
+    ids = matched.subquery()
+    n = func.count().label("n")
+    if name == "organization":
+        stmt = (select(Agency.code, Agency.name_vi, n).join(Dataset, Dataset.agency_id == Agency.id)
+                .where(Dataset.id.in_(select(ids.c.id))).group_by(Agency.code, Agency.name_vi))
+    elif name == "groups":
+        stmt = (select(Group.name, Group.title_vi, n).join(DatasetGroup, DatasetGroup.group_id == Group.id)
+                .where(DatasetGroup.dataset_id.in_(select(ids.c.id))).group_by(Group.name, Group.title_vi))
+    elif name == "tags":
+        stmt = (select(Tag.name, Tag.name, n).join(DatasetTag, DatasetTag.tag_id == Tag.id)
+                .where(DatasetTag.dataset_id.in_(select(ids.c.id))).group_by(Tag.name))
+    elif name == "res_format":
+        fmt = func.upper(Resource.format)
+        stmt = (select(fmt, fmt, func.count(func.distinct(Resource.dataset_id)).label("n"))
+                .where(Resource.dataset_id.in_(select(ids.c.id)), Resource.format != "").group_by(fmt))
+        n = stmt.selected_columns[2]
+    else:  # license_id
+        stmt = (select(License.id, License.title_vi, n).join(Dataset, Dataset.license_id == License.id)
+                .where(Dataset.id.in_(select(ids.c.id))).group_by(License.id, License.title_vi))
+    stmt = stmt.having(n >= max(1, mincount)).order_by(n.desc(), stmt.selected_columns[0])
+    if limit is not None and limit >= 0:
+        stmt = stmt.limit(limit)
+    return [FacetItem(str(key), str(label), int(count)) for key, label, count in session.execute(stmt)]
+
+
+def newest(session: Session, actor: Actor, limit: int = 6) -> list[Dataset]:
+    return search_datasets(session, actor, sort="metadata_created desc", rows=limit).datasets
+
+
+def most_used(session: Session, actor: Actor, limit: int = 6) -> list[Dataset]:
+    return search_datasets(session, actor, sort="downloads desc", rows=limit).datasets
+
+
+def public_count(session: Session, actor: Actor) -> int:
+    return session.scalar(select(func.count()).select_from(Dataset).where(visible_clause(actor))) or 0
