@@ -356,8 +356,18 @@ class TestIssues:
         assert issue.status is IssueStatus.RESOLVED
 
 
+@pytest.fixture
+def sharing_handover():
+    from dulieuso.agencies.interfaces import unregister_handover
+    from dulieuso.sharing import handover
+
+    handover.install()
+    yield
+    unregister_handover("sharing")
+
+
 class TestHandover:
-    def test_merged_agency_hands_its_services_and_applications_to_the_successor(self, world: World):
+    def test_merged_agency_hands_its_services_and_applications_to_the_successor(self, world: World, sharing_handover):
         from dulieuso.agencies import service as agencies
 
         service = world.service()

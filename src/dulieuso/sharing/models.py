@@ -574,4 +574,3 @@ for _model in (ServiceVersion, AgreementVersion):
 # every process that loads the schema (app, CLI, tests, docs checks) knows them.
 from dulieuso.sharing import events as _events  # noqa: E402,F401
 from dulieuso.sharing import permissions as _permissions  # noqa: E402,F401
-from dulieuso.sharing import handover as _handover  # noqa: E402,F401
