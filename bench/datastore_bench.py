@@ -183,6 +183,9 @@ from dulieuso.datastore import query
 from dulieuso.errors import DomainError
 
 PARQUET = Path(os.environ["BENCH_PARQUET"])
+if os.environ.get("BENCH_NO_RESULT_CACHE"):
+    query.RESULT_CACHE_SIZE = 0  # every request runs its queries
+    query.COUNT_CACHE_SIZE = 0
 app = FastAPI()
 
 @app.get("/api/3/action/datastore_search")
@@ -234,65 +237,72 @@ def run_wrk(base: str, paths: list[str], seconds: int, connections: int, work: P
 
 
 def bench_search(work: Path, rows: int, seconds: int, connections: list[int]) -> dict[str, object]:
+    """Three servers: ours as shipped (result and count caches of immutable versions on),
+    ours with both caches off (every request runs its queries), and Datasette."""
     from urllib.parse import quote
 
     timings: dict[str, float] = {}
     parquet, sqlite, inspect = make_search_data(work, rows, timings)
-    ours_port, peer_port = free_port(), free_port()
-    app_file = work / "bench_app.py"
-    app_file.write_text(APP, encoding="utf-8")
+    (work / "bench_app.py").write_text(APP, encoding="utf-8")
     env = {**os.environ, "BENCH_PARQUET": str(parquet), "PYTHONPATH": f"{ROOT / 'src'}:{work}"}
-    ours = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench_app:app", "--port", str(ours_port), "--log-level", "warning", "--no-access-log"],
-        cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    ports = {"ours": free_port(), "ours_uncached": free_port(), "datasette": free_port()}
     datasette = Path(sys.executable).with_name("datasette")
-    peer = subprocess.Popen(
-        [str(datasette), "serve", "-i", str(sqlite), "--inspect-file", str(inspect), "--port", str(peer_port),
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "bench_app:app", "--port", str(ports[name]),
+             "--log-level", "warning", "--no-access-log"],
+            cwd=work, env={**env, **({"BENCH_NO_RESULT_CACHE": "1"} if name == "ours_uncached" else {})},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for name in ("ours", "ours_uncached")
+    }
+    procs["datasette"] = subprocess.Popen(
+        [str(datasette), "serve", "-i", str(sqlite), "--inspect-file", str(inspect), "--port", str(ports["datasette"]),
          "--setting", "suggest_facets", "off", "--setting", "default_facet_size", "0"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     results: dict[str, object] = {"rows": rows, "access_path_build": timings}
+    db = sqlite.stem
+
+    def ours_path(district: str, total: bool) -> str:
+        filters = quote(json.dumps({"huyen": district}, ensure_ascii=False))
+        return (f"/api/3/action/datastore_search?resource_id=r&filters={filters}&sort=so_tien%20desc&limit=100"
+                + ("" if total else "&include_total=false"))
+
+    def peer_path(district: str, total: bool) -> str:
+        return (f"/{db}/t.json?huyen={quote(district)}&_sort_desc=so_tien&_size=100&_shape=objects"
+                + ("" if total else "&_nocount=1"))
+
+    makers = {"ours": ours_path, "ours_uncached": ours_path, "datasette": peer_path}
+    bases = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     try:
-        ours_base = f"http://127.0.0.1:{ours_port}"
-        peer_base = f"http://127.0.0.1:{peer_port}"
-        db = sqlite.stem
-        wait_until_up(f"{ours_base}/api/3/action/datastore_search?resource_id=r&limit=1", ours)
-        wait_until_up(f"{peer_base}/{db}/t.json?_size=1&_nocount=1", peer)
-
-        def ours_path(district: str, total: bool) -> str:
-            filters = quote(json.dumps({"huyen": district}, ensure_ascii=False))
-            return (f"/api/3/action/datastore_search?resource_id=r&filters={filters}&sort=so_tien%20desc&limit=100"
-                    + ("" if total else "&include_total=false"))
-
-        def peer_path(district: str, total: bool) -> str:
-            return f"/{db}/t.json?huyen={quote(district)}&_sort_desc=so_tien&_size=100&_shape=objects" + ("" if total else "&_nocount=1")
-
-        # Both answer the same question: the same first rows, and the same total.
-        check = httpx.get(ours_base + ours_path("Sìn Hồ", True), timeout=60).json()["result"]
-        peer_check = httpx.get(peer_base + peer_path("Sìn Hồ", True), timeout=60).json()
+        for name, proc in procs.items():
+            probe = "/api/3/action/datastore_search?resource_id=r&limit=1" if name != "datasette" else f"/{db}/t.json?_size=1&_nocount=1"
+            wait_until_up(bases[name] + probe, proc)
+        # All answer the same question: the same first rows, and the same total.
+        check = httpx.get(bases["ours"] + ours_path("Sìn Hồ", True), timeout=120).json()["result"]
+        peer_check = httpx.get(bases["datasette"] + peer_path("Sìn Hồ", True), timeout=120).json()
         results["same_answer"] = (
             [r["id"] for r in check["records"]] == [r["id"] for r in peer_check["rows"]]
             and check["total"] == peer_check.get("filtered_table_rows_count")
         )
-        # Warm-up: each district once per side (page cache for both; for us also the
-        # per-version count cache, which holds exact counts of an immutable version).
-        for d in DISTRICTS:
-            for total in (True, False):
-                started = time.perf_counter()
-                httpx.get(ours_base + ours_path(d, total), timeout=120).raise_for_status()
-                results.setdefault("first_request_ms_ours", []).append(round(1000 * (time.perf_counter() - started), 1))  # type: ignore[union-attr]
-                started = time.perf_counter()
-                httpx.get(peer_base + peer_path(d, total), timeout=120).raise_for_status()
-                results.setdefault("first_request_ms_datasette", []).append(round(1000 * (time.perf_counter() - started), 1))  # type: ignore[union-attr]
+        # First request for each district (cold caches), then the timed runs.
+        for name in procs:
+            firsts = []
+            for d in DISTRICTS:
+                for total in (True, False):
+                    started = time.perf_counter()
+                    httpx.get(bases[name] + makers[name](d, total), timeout=120).raise_for_status()
+                    firsts.append(round(1000 * (time.perf_counter() - started), 1))
+            results[f"first_requests_ms_{name}"] = firsts
         for total in (True, False):
             label = "with_total" if total else "without_total"
             for c in connections:
-                for name, base, make in (("ours", ours_base, ours_path), ("datasette", peer_base, peer_path)):
-                    paths = [make(d, total) for d in DISTRICTS]
-                    results[f"{label}_c{c}_{name}"] = run_wrk(base, paths, seconds, c, work)
+                for name in procs:
+                    paths = [makers[name](d, total) for d in DISTRICTS]
+                    results[f"{label}_c{c}_{name}"] = run_wrk(bases[name], paths, seconds, c, work)
     finally:
-        for proc in (ours, peer):
+        for proc in procs.values():
             proc.terminate()
             try:
                 proc.wait(10)

@@ -182,3 +182,11 @@ def test_info_lists_fields_and_count(parquet):
     result = query.info(parquet, resource_id="r1")
     assert result["meta"]["count"] == 5 and result["meta"]["id"] == "r1"
     assert result["fields"][0] == {"id": "ma", "type": "int", "info": {"label": "ma", "notes": "", "type_override": ""}}
+
+
+def test_caches_of_immutable_versions_give_the_same_answers(parquet, monkeypatch):
+    kwargs = {"filters": {"huyen": "Mường Tè"}, "sort": "dan_so desc"}
+    cached = [query.search(parquet, **kwargs) for _ in range(2)]
+    monkeypatch.setattr(query, "RESULT_CACHE_SIZE", 0)
+    monkeypatch.setattr(query, "COUNT_CACHE_SIZE", 0)
+    assert cached[0] == cached[1] == query.search(parquet, **kwargs)

@@ -304,11 +304,43 @@ def _cached_count(key: tuple[Any, ...]) -> int | None:
     return None
 
 
+#: Exact counts kept per (version, filters); 0 turns the cache off.
+COUNT_CACHE_SIZE = 4096
+
+
 def _store_count(key: tuple[Any, ...], value: int) -> None:
+    if not COUNT_CACHE_SIZE:
+        return
     with _count_lock:
         _counts[key] = value
-        while len(_counts) > 4096:
+        while len(_counts) > COUNT_CACHE_SIZE:
             _counts.popitem(last=False)
+
+
+# --------------------------------------------------------------------------- result cache
+
+#: Pages of up to this many rows are kept, for this many recent searches. A version never
+#: changes, so a page read from it stays right until the version is gone. 0 turns it off.
+RESULT_CACHE_ROWS = 1000
+RESULT_CACHE_SIZE = 256
+_rows_lock = threading.Lock()
+_rows_cache: OrderedDict[tuple[Any, ...], list[tuple[Any, ...]]] = OrderedDict()
+
+
+def _cached_rows(cur: duckdb.DuckDBPyConnection, path: Path, select: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    key = (str(path), path.stat().st_mtime_ns, select, tuple(map(repr, params)))
+    if RESULT_CACHE_SIZE:
+        with _rows_lock:
+            if key in _rows_cache:
+                _rows_cache.move_to_end(key)
+                return _rows_cache[key]
+    rows = cur.execute(select, params).fetchall()
+    if RESULT_CACHE_SIZE and len(rows) <= RESULT_CACHE_ROWS:
+        with _rows_lock:
+            _rows_cache[key] = rows
+            while len(_rows_cache) > RESULT_CACHE_SIZE:
+                _rows_cache.popitem(last=False)
+    return rows
 
 
 # --------------------------------------------------------------------------- sorted copies
@@ -485,7 +517,7 @@ def search(
     total: int | None = None
     estimated = False
     with cursor() as cur:
-        rows = cur.execute(select, params).fetchall() if limit else []
+        rows = _cached_rows(cur, path, select, params) if limit else []
         if include_total:
             if not where and not distinct:
                 total = row_count(path)
