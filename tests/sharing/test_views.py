@@ -92,3 +92,18 @@ def test_applications_page_shows_the_secret_once(client, world: World):
     issued = client.post(f"/sharing/applications/{app_id}/accounts", data={"csrf_token": token, "label": "prod"})
     assert issued.status_code == 200 and re.search(r"cs_[A-Za-z0-9_-]{20,}", issued.text)
     assert not re.search(r"cs_[A-Za-z0-9_-]{20,}", client.get("/sharing/applications").text)
+
+
+def test_provider_registers_a_regulation_through_the_form(client, world: World):
+    world.db.commit()
+    token = login(client, world.p_admin)
+    bad = client.post("/regulations", data={"csrf_token": token, "code": "QC-02", "title": "Quy chế",
+                                            "decision_number": "1/QĐ", "decision_date": "2026-01-01",
+                                            "scope": "databases", "status": "in_force"})
+    assert bad.status_code == 422 and 'id="e-document_url"' in bad.text and 'id="e-database_codes"' in bad.text
+    ok = client.post("/regulations", data={"csrf_token": token, "code": "QC-02", "title": "Quy chế",
+                                           "decision_number": "1/QĐ", "decision_date": "2026-01-01",
+                                           "scope": "databases", "status": "in_force", "database_codes": "CSDL-DD",
+                                           "document_url": "https://example.vn/qc.pdf", "period_online_query_hours": "12"},
+                     follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == "/regulations/QC-02"

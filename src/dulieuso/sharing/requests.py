@@ -18,7 +18,7 @@ from dulieuso.audit.service import record, snapshot
 from dulieuso.auth.permissions import Actor, can
 from dulieuso.errors import Conflict, Invalid, NotFound
 from dulieuso.i18n import Msg
-from dulieuso.policy.service import LOCAL_TZ, local_date
+from dulieuso.policy.service import LOCAL_TZ, local_date, working_days_between
 from dulieuso.sharing import consumers
 from dulieuso.sharing.consumers import IssuedAccount
 from dulieuso.sharing.events import SharingTag
@@ -381,6 +381,7 @@ def request_view(session: Session, request: ConnectionRequest) -> dict[str, Any]
 
     names = agency_names(session, [request.requesting_agency_id, service.provider_agency_id if service else None])
     grant_id = session.scalar(select(Grant.id).where(Grant.request_id == request.id))
+    open_ = request.status is RequestStatus.SUBMITTED
     return {
         "id": request.id,
         "service_code": service.code if service else None,
@@ -400,7 +401,9 @@ def request_view(session: Session, request: ConnectionRequest) -> dict[str, Any]
         "requested_valid_to": request.requested_valid_to,
         "received_at": request.received_at,
         "due_on": request.due_on,
-        "overdue": request.status is RequestStatus.SUBMITTED and request.due_on < local_date(now()),
+        "overdue": open_ and request.due_on < local_date(now()),
+        #: Working days from today to the due date (negative once overdue); None once decided.
+        "working_days_left": working_days_between(session, local_date(now()), request.due_on) if open_ else None,
         "status": request.status.value,
         "submitted_by": request.submitted_by,
         "decided_at": request.decided_at,

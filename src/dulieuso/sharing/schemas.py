@@ -415,6 +415,7 @@ class RequestPublic(BaseModel):
     received_at: datetime
     due_on: date
     overdue: bool
+    working_days_left: int | None = None
     status: str
     submitted_by: str
     decided_at: datetime | None

@@ -168,12 +168,59 @@ def toggle_subscription(code: str, db: DbDep, actor: LoginDep, form: FormDep) ->
     return RedirectResponse(f"/services/{code}", status_code=303)
 
 
-@router.get("/regulations", response_class=HTMLResponse)
-def regulation_list(request: Request, db: DbDep, actor: ActorDep) -> HTMLResponse:
+def _regulations_page(request: Request, db: Session, actor: Actor, *, form: dict[str, str] | None = None,
+                      errors: dict[str, list[str]] | None = None, status_code: int = 200) -> HTMLResponse:
     rows, total = regulations.list_regulations(db, actor, limit=500)
     return render(request, "sharing/regulations.html", {
         "regulations": [RegulationPublic.of(db, r).model_dump() for r in rows], "total": total,
-    }, json_alternate="/api/v1/regulations")
+        "can_manage": actor.is_authenticated and may(actor, SharingAction.REGULATION_MANAGE, actor.agency_id),
+        "form": form or {"scope": "databases", "status": "in_force", "log_retention_days": "1825"},
+        "errors": errors or {},
+    }, status_code=status_code, json_alternate="/api/v1/regulations")
+
+
+@router.get("/regulations", response_class=HTMLResponse)
+def regulation_list(request: Request, db: DbDep, actor: ActorDep) -> HTMLResponse:
+    return _regulations_page(request, db, actor)
+
+
+REGULATION_TEXT = ("code", "title", "decision_number", "decision_date", "signer", "scope", "topic_group", "summary",
+                   "document_url", "valid_from", "valid_to", "period_online_query_hours", "period_sync_days",
+                   "period_package_days", "log_retention_days", "status", "database_codes", "agency_code")
+
+
+@router.post("/regulations", response_class=HTMLResponse)
+def create_regulation(request: Request, db: DbDep, actor: LoginDep, lang: LangDep, form: FormDep) -> Response:
+    from dulieuso.sharing.models import RegulationScope, RegulationStatus
+
+    values = {name: _text(form, name) for name in REGULATION_TEXT}
+    values["allows_anonymous"] = "1" if _text(form, "allows_anonymous") == "1" else ""
+    errors: dict[str, list[Msg]] = {}
+    try:
+        try:
+            scope = RegulationScope(values["scope"] or "databases")
+            status = RegulationStatus(values["status"] or "in_force")
+        except ValueError:
+            raise Invalid(fields={"scope": [Msg("Choose a value from the list.")]}) from None
+        data = regulations.RegulationInput(
+            code=values["code"], title=values["title"], decision_number=values["decision_number"],
+            decision_date=_date(form, "decision_date", errors), scope=scope, agency_code=values["agency_code"] or None,
+            signer=values["signer"], topic_group=values["topic_group"], summary=values["summary"],
+            document_url=values["document_url"] or None, valid_from=_date(form, "valid_from", errors),
+            valid_to=_date(form, "valid_to", errors),
+            period_online_query_hours=_int(form, "period_online_query_hours", errors),
+            period_sync_days=_int(form, "period_sync_days", errors),
+            period_package_days=_int(form, "period_package_days", errors),
+            log_retention_days=_int(form, "log_retention_days", errors) or 1825,
+            allows_anonymous=bool(values["allows_anonymous"]), status=status,
+            database_codes=_list(form, "database_codes"))
+        _raise(errors)
+        regulation = regulations.create_regulation(db, actor, data)
+        db.commit()
+    except (Invalid, Conflict) as error:
+        db.rollback()
+        return _regulations_page(request, db, actor, form=values, errors=_errors(error, lang), status_code=error.status)
+    return RedirectResponse(f"/regulations/{regulation.code}", status_code=303)
 
 
 @router.get("/regulations/{code}", response_class=HTMLResponse)
@@ -413,6 +460,7 @@ def _service_values(service: DataService) -> dict[str, Any]:
         "operations": json.dumps(service.operations or [], ensure_ascii=False, indent=2),
         "request_schema": json.dumps(service.request_schema, ensure_ascii=False, indent=2) if service.request_schema is not None else "",
         "response_schema": json.dumps(service.response_schema, ensure_ascii=False, indent=2) if service.response_schema is not None else "",
+        "openapi_document": json.dumps(service.openapi_document, ensure_ascii=False, indent=2) if service.openapi_document else "",
         "database_codes": ", ".join(sorted(d.code for d in service.databases)),
         "category_names": ", ".join(sorted(c.name for c in service.categories)),
     }
@@ -421,7 +469,7 @@ def _service_values(service: DataService) -> dict[str, Any]:
 def _service_input(form: FormData) -> tuple[services.ServiceInput, dict[str, Any]]:
     errors: dict[str, list[Msg]] = {}
     values: dict[str, Any] = {name: _text(form, name) for name in SERVICE_TEXT}
-    for name in ("operations", "request_schema", "response_schema", "database_codes", "category_names",
+    for name in ("operations", "request_schema", "response_schema", "openapi_document", "database_codes", "category_names",
                  "rate_limit_per_minute", "max_concurrency", "timeout_seconds"):
         values[name] = _text(form, name)
     from dulieuso.sharing.models import Protocol, SharingForm, SharingMethod
@@ -443,6 +491,7 @@ def _service_input(form: FormData) -> tuple[services.ServiceInput, dict[str, Any
             protocol=Protocol(values["protocol"] or "rest"), operations=operations,
             request_schema=_json(form, "request_schema", errors), response_schema=_json(form, "response_schema", errors),
             schema_standard=values["schema_standard"], documentation_url=values["documentation_url"] or None,
+            openapi_document=_json(form, "openapi_document", errors),
             sharing_form=SharingForm(values["sharing_form"] or "default"),
             method=SharingMethod(values["method"] or "online_query"),
             rate_limit_per_minute=_int(form, "rate_limit_per_minute", errors),
