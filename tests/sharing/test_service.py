@@ -86,6 +86,13 @@ class TestPublication:
         assert "description" in versions[0].diff
         assert any(n.kind == "sharing:service:changed" for n in _notifications(world, world.c_admin))
 
+    def test_a_published_service_must_stay_complete(self, world: World):
+        service = world.service()
+        with pytest.raises(Invalid) as caught:
+            services.update_service(world.db, world.actor(world.p_editor), service.code,
+                                    service_input(service.code, regulation_code=None))
+        assert "regulation_code" in caught.value.fields
+
     def test_published_versions_are_immutable(self, world: World):
         world.service()
         version = world.db.scalar(select(ServiceVersion))

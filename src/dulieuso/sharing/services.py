@@ -312,6 +312,10 @@ def update_service(session: Session, actor: Actor, code: str, data: ServiceInput
         raise Conflict(Msg("A retired service cannot be changed."))
     before = _service_snapshot(service)
     _apply(session, service, data)
+    if service.status in PUBLIC_STATUSES:
+        missing = completeness(service)
+        if missing:
+            raise Invalid(Msg("A published service must stay complete."), fields=missing)
     after = _service_snapshot(service)
     record(session, actor, SharingTag.SERVICE_UPDATE, service, before=before, after=after, label=service.code)
     if service.status in PUBLIC_STATUSES and before != after:
