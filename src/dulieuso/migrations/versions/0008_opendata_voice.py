@@ -2,7 +2,7 @@
 """opendata voice: data requests (votes, comments, follows, status history), dataset
 feedback, the reuse showcase, abuse reports, the open-data plan and list reviews
 
-Revision ID: 0007
+Revision ID: 0008
 Revises: 0003
 Create Date: 2026-11-28 10:50:00
 
@@ -16,7 +16,7 @@ from alembic import op
 
 import dulieuso.db
 
-revision = "0007"
+revision = "0008"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
