@@ -79,7 +79,7 @@ def make_dataset(
         state=state,
         metadata_created=modified - timedelta(days=1),
         metadata_modified=modified,
-        update_frequency="annual",
+        update_frequency="yearly",
         contact_email="lienhe@laichau.gov.vn",
     )
     db.add(dataset)
@@ -223,7 +223,7 @@ class TestReads:
         assert {r["format"] for r in result["resources"]} == {"CSV", "PDF"}
         for resource in result["resources"]:
             assert {"id", "package_id", "url", "format", "datastore_active", "position", "created"} <= set(resource)
-        assert {"key": "update_frequency", "value": "annual"} in result["extras"]
+        assert {"key": "update_frequency", "value": "yearly"} in result["extras"]
 
     def test_package_show_by_id_too(self, ckan, catalogue):
         result = call(ckan, "package_show", id=str(catalogue["budget"].id)).json()["result"]

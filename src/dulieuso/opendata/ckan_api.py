@@ -21,6 +21,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -32,9 +33,10 @@ from starlette.datastructures import UploadFile
 
 from dulieuso.agencies.models import Agency
 from dulieuso.auth import service as auth_service
-from dulieuso.auth.permissions import ANONYMOUS, RULES, Actor
+from dulieuso.auth.permissions import ANONYMOUS, Actor
 from dulieuso.config import Settings
-from dulieuso.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
+from dulieuso.datastore import query as datastore_query
+from dulieuso.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from dulieuso.i18n import Msg
 from dulieuso.opendata.ckan_schemas import (
     CkanError,
@@ -54,8 +56,9 @@ from dulieuso.opendata.ckan_schemas import (
     resource_dict,
     tag_dict,
 )
+from dulieuso.opendata import resources as opendata_resources
+from dulieuso.opendata import service as opendata_service
 from dulieuso.opendata.licenses import list_licenses
-from dulieuso.opendata.permissions import OpenDataAction
 from dulieuso.opendata.models import (
     Dataset,
     DatasetGroup,
@@ -320,23 +323,8 @@ def _visible(actor: Actor, *, include_private: bool = False, include_drafts: boo
 
 
 def visible(actor: Actor, *, include_private: bool = False, include_drafts: bool = False) -> Any:
-    """The SQL condition on ``Dataset`` of what ``actor`` may see: public active datasets,
-    plus (when asked) the private datasets and drafts the permission table lets the
-    actor view (``opendata.view_private``: anywhere, or in the actor's own agency)."""
-    public = and_(Dataset.state == DatasetState.ACTIVE, Dataset.private.is_(False))
-    if not (include_private or include_drafts):
-        return public
-    states = [DatasetState.ACTIVE, *([DatasetState.DRAFT] if include_drafts else [])]
-    anywhere, own_agency = RULES[OpenDataAction.VIEW_PRIVATE]
-    if actor.role in anywhere:
-        extra: Any = Dataset.state.in_(states)
-    elif actor.role in own_agency and actor.agency_id is not None:
-        extra = and_(Dataset.agency_id == actor.agency_id, Dataset.state.in_(states))
-    else:
-        return public
-    if not include_private:
-        extra = and_(extra, Dataset.private.is_(False))
-    return or_(public, extra)
+    """The SQL condition on ``Dataset`` of what ``actor`` may list (the service's rule)."""
+    return opendata_service.visible_clause(actor, include_private=include_private, include_drafts=include_drafts)
 
 
 def status_show(call: Call, data: dict[str, Any]) -> dict[str, Any]:
@@ -407,13 +395,7 @@ def _get_dataset(call: Call, ref: Any) -> Dataset:
     may not see it (a private dataset's existence is not revealed)."""
     if ref is None or ref == "":
         raise Invalid(fields={"id": [Msg("Missing value")]})
-    ident = parse_uuid(ref)
-    cond = Dataset.id == ident if ident is not None else Dataset.name == str(ref)
-    visible = _visible(call.actor, include_private=True, include_drafts=True)
-    found = call.session.scalar(select(Dataset).where(cond, visible))
-    if found is None:
-        raise NotFound(Msg("Dataset not found"))
-    return found
+    return opendata_service.get_dataset(call.session, call.actor, str(ref))
 
 
 def package_show(call: Call, data: dict[str, Any]) -> dict[str, Any]:
@@ -422,6 +404,8 @@ def package_show(call: Call, data: dict[str, Any]) -> dict[str, Any]:
     :param id: the dataset's id or name
     """
     found = _get_dataset(call, data.get("id") or data.get("name"))
+    opendata_resources.refresh_all(call.session, found, call.settings)
+    call.session.commit()  # ingest outcomes, learnt on this read
     return _package_dicts(call, [found.id])[0]
 
 
@@ -431,20 +415,13 @@ def resource_show(call: Call, data: dict[str, Any]) -> dict[str, Any]:
     :param id: the resource's id
     """
     resource = _get_resource(call, require(data, "id"))
-    dataset = call.session.get(Dataset, resource.dataset_id)
-    assert dataset is not None
-    return resource_dict(resource, dataset.name, call.base_url)
+    opendata_resources.refresh(call.session, resource, call.settings)
+    call.session.commit()  # the ingest outcome, learnt on this read
+    return _resource_result(call, resource)
 
 
 def _get_resource(call: Call, ref: Any) -> Resource:
-    ident = parse_uuid(ref)
-    found = None
-    if ident is not None:
-        visible = _visible(call.actor, include_private=True, include_drafts=True)
-        found = call.session.scalar(select(Resource).join(Dataset, Dataset.id == Resource.dataset_id).where(Resource.id == ident, visible))
-    if found is None:
-        raise NotFound(Msg("Resource was not found."))
-    return found
+    return opendata_resources.get_resource(call.session, call.actor, str(ref))
 
 
 def _agencies(call: Call) -> list[Agency]:
@@ -799,16 +776,315 @@ def _facet(call: Call, name: str, matched: Any, limit: int, mincount: int) -> li
     return items
 
 
-# ======================================================================= writes (pending)
+# ======================================================================= writes
+#
+# Writes call the open-data service, which checks permissions, validates, records the
+# audit trail and the version history. CKAN's keys are mapped to ours here.
+
+#: CKAN package keys -> our dataset fields.
+_PACKAGE_KEYS = {
+    "name": "name", "title": "title", "notes": "notes", "license_id": "license_id", "version": "version",
+    "owner_org": "agency", "maintainer": "contact_name", "maintainer_email": "contact_email",
+    "tags": "tags", "groups": "groups",
+}
+#: Our fields a client may also send as top-level keys or ``extras``.
+_OUR_KEYS = frozenset(opendata_service.FIELDS) - {"agency"}
 
 
-def _pending(call: Call, data: dict[str, Any]) -> Any:
-    raise NotFound(Msg("Action function not found"))
+def _dataset_input(data: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    extras = data.get("extras") or []
+    if isinstance(extras, str):
+        extras = json.loads(extras) if extras.strip().startswith("[") else []
+    for extra in extras if isinstance(extras, list) else []:
+        if isinstance(extra, Mapping) and extra.get("key") in _OUR_KEYS:
+            values[str(extra["key"])] = extra.get("value")
+    for key in _OUR_KEYS:
+        if key in data:
+            values[key] = data[key]
+    for ckan_key, ours in _PACKAGE_KEYS.items():
+        if ckan_key in data:
+            values[ours] = data[ckan_key]
+    for key in ("tags", "groups"):
+        if isinstance(values.get(key), str) and values[key].strip().startswith("["):
+            values[key] = json.loads(values[key])
+    return values
 
 
-package_create = package_update = package_patch = package_delete = _pending
-resource_create = resource_update = resource_delete = _pending
-datastore_search = datastore_search_sql = datastore_info = _pending
+def _wants_private(data: dict[str, Any]) -> bool | None:
+    if "private" not in data or data["private"] is None:
+        return None
+    return as_bool(data, "private", True)
+
+
+def _apply_visibility(call: Call, dataset: Dataset, data: dict[str, Any]) -> None:
+    """CKAN's ``private`` flag through our publication gate: ``false`` publishes (an
+    approver's or administrator's right, refused while a blocker stands), ``true``
+    takes the dataset back from the public."""
+    wanted = _wants_private(data)
+    if wanted is False and not opendata_service.is_public(dataset):
+        try:
+            opendata_service.publish(call.session, call.actor, dataset.id)
+        except Conflict as error:
+            reasons = [Msg("{reason}", reason=r["message"]) for r in error.extra.get("reasons", [])] if call.lang == "vi" else [
+                Msg("{reason}", reason=r) for r in error.extra.get("reasons_en", [])
+            ]
+            raise Invalid(error.message, fields={"private": reasons or [error.message]}) from None
+    elif wanted is True and opendata_service.is_public(dataset):
+        opendata_service.make_private(call.session, call.actor, dataset.id)
+
+
+def _resource_input(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: data[k] for k in ("name", "description", "format", "url") if k in data and data[k] is not None}
+
+
+def _sync_resources(call: Call, dataset: Dataset, wanted: Any) -> None:
+    """``resources`` in package_create/update: links are added, listed ids updated and,
+    on update, resources not listed deleted (as CKAN does)."""
+    if isinstance(wanted, str):
+        wanted = json.loads(wanted)
+    if not isinstance(wanted, list):
+        raise Invalid(fields={"resources": [Msg("Must be a list")]})
+    keep = set()
+    for item in wanted:
+        if not isinstance(item, Mapping):
+            raise Invalid(fields={"resources": [Msg("Must be a list")]})
+        ident = parse_uuid(item.get("id"))
+        if ident is not None and any(r.id == ident for r in dataset.resources):
+            opendata_resources.update_resource(call.session, call.actor, ident, _resource_input(item), settings=call.settings)
+            keep.add(ident)
+        else:
+            created = opendata_resources.add_resource(call.session, call.actor, dataset.id, _resource_input(item), settings=call.settings)
+            keep.add(created.id)
+    for resource in list(dataset.resources):
+        if resource.id not in keep:
+            opendata_resources.delete_resource(call.session, call.actor, resource.id, settings=call.settings)
+
+
+def _show(call: Call, dataset: Dataset) -> dict[str, Any]:
+    call.session.flush()
+    return _package_dicts(call, [dataset.id])[0]
+
+
+def package_create(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    """Create a dataset. New datasets are private drafts of the caller's agency unless
+    ``private: false`` is sent by someone allowed to publish (the publication gate then
+    applies: a source database from the catalog, an open licence, resources checked for
+    personal data).
+
+    :param name: the URL name (optional; made from the title, Vietnamese transliterated)
+    :param title: / :param notes: (Markdown) / :param license_id: / :param version:
+    :param owner_org: the publishing agency (organization name, e.g. ``lcu-stc``, or id)
+    :param tags: list of ``{"name": ...}`` / :param groups: list of ``{"name": ...}``
+    :param extras: ``[{"key", "value"}]`` for ``title_en``, ``update_frequency``,
+        ``temporal_from``, ``temporal_to``, ``spatial``, ``spatial_label``,
+        ``source_database``, ``attribution``, ``contact_name``, ``contact_email``
+    :param resources: links to add (optional)
+    :param private: ``false`` to publish at once (optional)
+    """
+    dataset = opendata_service.create_dataset(call.session, call.actor, _dataset_input(data))
+    if data.get("resources"):
+        _sync_resources(call, dataset, data["resources"])
+    _apply_visibility(call, dataset, data)
+    return _show(call, dataset)
+
+
+def _update(call: Call, data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    ref = data.get("id") or data.get("name")
+    if not ref:
+        raise Invalid(fields={"id": [Msg("Missing value")]})
+    found = _get_dataset(call, ref)
+    values = _dataset_input(data)
+    if data.get("id") and "name" in values and values["name"] == str(data.get("id")):
+        values.pop("name")
+    dataset = opendata_service.update_dataset(call.session, call.actor, found.id, values, partial=partial)
+    if "resources" in data:
+        _sync_resources(call, dataset, data["resources"] or [])
+    _apply_visibility(call, dataset, data)
+    return _show(call, dataset)
+
+
+def package_update(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    """Replace a dataset's metadata (fields not sent are cleared, as in CKAN); the same
+    keys as ``package_create``.
+
+    :param id: the dataset's id or name
+    """
+    return _update(call, data, partial=False)
+
+
+def package_patch(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    """Change only the given fields of a dataset; the same keys as ``package_create``.
+
+    :param id: the dataset's id or name
+    """
+    return _update(call, data, partial=True)
+
+
+def package_delete(call: Call, data: dict[str, Any]) -> None:
+    """Delete a dataset (kept with ``state = deleted``, gone from every public list).
+
+    :param id: the dataset's id or name
+    """
+    found = _get_dataset(call, require(data, "id"))
+    opendata_service.delete_dataset(call.session, call.actor, found.id)
+    return None
+
+
+def _upload(call: Call) -> opendata_resources.Upload | None:
+    file = call.files.get("upload")
+    if file is None or not file.filename:
+        return None
+    return opendata_resources.Upload(filename=file.filename, stream=file.file)
+
+
+def _resource_result(call: Call, resource: Resource) -> dict[str, Any]:
+    call.session.flush()
+    dataset = call.session.get(Dataset, resource.dataset_id)
+    assert dataset is not None
+    return resource_dict(resource, dataset.name, call.base_url)
+
+
+def resource_create(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    """Add a resource to a dataset: a file sent as multipart field ``upload`` (tabular
+    files are loaded into the datastore in the background; ``datastore_active`` turns
+    true when done) or a link in ``url``.
+
+    :param package_id: the dataset's id or name
+    :param name: / :param description: / :param format: / :param url:
+    """
+    found = _get_dataset(call, require(data, "package_id"))
+    resource = opendata_resources.add_resource(
+        call.session, call.actor, found.id, _resource_input(data), settings=call.settings, upload=_upload(call)
+    )
+    return _resource_result(call, resource)
+
+
+def resource_update(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    """Change a resource's metadata, or replace its file (multipart field ``upload``);
+    the previous data stays served until the new version is loaded.
+
+    :param id: the resource's id
+    """
+    resource = _get_resource(call, require(data, "id"))
+    updated = opendata_resources.update_resource(
+        call.session, call.actor, resource.id, _resource_input(data), settings=call.settings, upload=_upload(call)
+    )
+    return _resource_result(call, updated)
+
+
+def resource_delete(call: Call, data: dict[str, Any]) -> None:
+    """Delete a resource and its stored data.
+
+    :param id: the resource's id
+    """
+    resource = _get_resource(call, require(data, "id"))
+    opendata_resources.delete_resource(call.session, call.actor, resource.id, settings=call.settings)
+    return None
+
+
+# ======================================================================= datastore
+
+
+def _served_resource(call: Call, ref: Any) -> tuple[Resource, Path]:
+    resource = opendata_resources.get_resource(call.session, call.actor, str(ref))
+    opendata_resources.refresh(call.session, resource, call.settings)
+    call.session.commit()  # the ingest outcome, learnt on this read
+    version = opendata_resources.current_data(call.settings, resource)
+    if version is None:
+        raise NotFound(Msg("Resource \"{id}\" was not found in the datastore.", id=str(ref)[:60]))
+    return resource, version.parquet_path
+
+
+def _json_param(data: Mapping[str, Any], name: str) -> Any:
+    value = data.get(name)
+    if isinstance(value, str) and value.strip()[:1] in {"{", "["}:
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ParamError(name, Msg("Not a JSON value")) from None
+    return value
+
+
+def datastore_search(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    """Search a resource's rows in the datastore.
+
+    :param resource_id: the resource's id (``id`` is accepted too)
+    :param filters: ``{"field": value or [values]}`` (JSON string on GET)
+    :param q: full text (diacritics and case ignored), or ``{"field": "text"}``
+    :param fields: fields to return (list or comma-separated)
+    :param sort: ``"field1, field2 desc"``
+    :param limit: rows, at most 32000 (default 100); :param offset:
+    :param include_total: count the matching rows (default true)
+    :param total_estimation_threshold: estimate counts above this many rows
+    :param records_format: ``objects`` (default), ``lists``, ``csv`` or ``tsv``
+    :param distinct: only distinct rows (default false)
+    """
+    ref = data.get("resource_id") or data.get("id")
+    if not ref:
+        raise Invalid(fields={"resource_id": [Msg("Missing value")]})
+    resource, path = _served_resource(call, ref)
+    filters = _json_param(data, "filters")
+    if filters is not None and not isinstance(filters, dict):
+        raise ParamError("filters", Msg("Not a JSON object"))
+    q = _json_param(data, "q")
+    fields = _json_param(data, "fields")
+    if isinstance(fields, str):
+        fields = [f.strip() for f in fields.split(",") if f.strip()]
+    records_format = as_str(data, "records_format", "objects")
+    if records_format not in datastore_query.RECORDS_FORMATS:
+        raise ParamError("records_format", Msg("Value must be one of: {allowed}", allowed=", ".join(datastore_query.RECORDS_FORMATS)))
+    limit = as_int(data, "limit", datastore_query.DEFAULT_LIMIT, maximum=datastore_query.MAX_LIMIT, clamp=True)
+    return datastore_query.search(
+        path,
+        filters=filters,
+        q=q or None,
+        fields=fields or None,
+        sort=_json_param(data, "sort") or None,
+        limit=limit,
+        offset=as_int(data, "offset", 0) or 0,
+        include_total=as_bool(data, "include_total", True),
+        total_estimation_threshold=as_int(data, "total_estimation_threshold", None),
+        records_format=records_format,
+        distinct=as_bool(data, "distinct", False),
+        links_base=f"/api/3/action/datastore_search?resource_id={resource.id}",
+        resource_id=str(resource.id),
+        dictionary=opendata_resources.dictionary(call.settings, resource),
+    )
+
+
+_UUID_IN_SQL = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def datastore_search_sql(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    """Run one read-only SELECT over datastore resources, named by their ids in double
+    quotes (``SELECT * FROM "<resource id>" WHERE ...``). Anything else (writes, several
+    statements, files, settings, other tables) is refused; the query is stopped after a
+    time limit and at most 32000 rows come back.
+
+    :param sql: the query
+    """
+    sql = str(require(data, "sql"))
+    tables: dict[str, Path] = {}
+    for ident in dict.fromkeys(m.lower() for m in _UUID_IN_SQL.findall(sql)):
+        try:
+            _, path = _served_resource(call, ident)
+        except NotFound:
+            continue  # refused by the SQL check as an unknown table
+        tables[ident] = path
+    return datastore_query.search_sql(sql, tables=tables)
+
+
+def datastore_info(call: Call, data: dict[str, Any]) -> dict[str, Any]:
+    """Return a datastore resource's fields (with the data dictionary) and row count.
+
+    :param id: the resource's id (``resource_id`` is accepted too)
+    """
+    ref = data.get("id") or data.get("resource_id")
+    if not ref:
+        raise Invalid(fields={"id": [Msg("Missing value")]})
+    resource, path = _served_resource(call, ref)
+    return datastore_query.info(path, resource_id=str(resource.id), dictionary=opendata_resources.dictionary(call.settings, resource))
 
 
 # ======================================================================= registry

@@ -84,7 +84,7 @@ FREQUENCIES = {
     "monthly": "MONTHLY", "bimonthly": "BIMONTHLY", "quarterly": "QUARTERLY",
     "semiannual": "ANNUAL_2", "semi-annual": "ANNUAL_2", "biannual": "ANNUAL_2", "half-yearly": "ANNUAL_2",
     "annual": "ANNUAL", "annually": "ANNUAL", "yearly": "ANNUAL", "biennial": "BIENNIAL",
-    "irregular": "IRREG", "as_needed": "IRREG", "as-needed": "IRREG", "never": "NEVER", "unknown": "UNKNOWN",
+    "irregular": "IRREG", "on-change": "IRREG", "as_needed": "IRREG", "as-needed": "IRREG", "never": "NEVER", "unknown": "UNKNOWN",
     "hang-ngay": "DAILY", "hang-tuan": "WEEKLY", "hang-thang": "MONTHLY", "hang-quy": "QUARTERLY",
     "6-thang": "ANNUAL_2", "hang-nam": "ANNUAL", "khong-dinh-ky": "IRREG",
 }
