@@ -346,6 +346,38 @@ def bench_import(factory: sessionmaker[Session], databases: int = 1000, elements
 # -- reporting ------------------------------------------------------------------------------
 
 
+#: What dominates the time, from profiling this benchmark (per-statement timings of
+#: ``search_databases`` and cProfile of the import); kept with the numbers it explains.
+ANALYSIS = """\
+**What dominates.**
+
+*Search* (`catalog.search.search_databases`, owned by the catalog service): one search runs 7
+SQL statements (count, the page, the page's purposes, the agency, level and importance
+facets, the sharing-form sums) and, when there are words, every one of them re-computes the
+word-matching subquery over `catalog_search_terms` (group by database, word; having all
+words). Common words make that subquery large: `so` (from "Sở", but also "Số hiệu", "Số
+lượng" in element names of nearly every database), `du`, `lieu`, `thu`, and prefixes such as
+`ch`, match thousands of postings each, and they are aggregated 6 times per search. Filter-only
+searches (level, sharing form) and the empty query stay near the target; word searches miss it
+by 5-30x. Remedies, in order of effect: compute the matching ids and scores once per search
+(a CTE materialised on PostgreSQL, or fetch them and compute the facets in Python from at most
+10,000 small rows), drive the intersection from the rarest word (keep a document frequency per
+term), and index element names with a lower weight in a separate table or not at all for
+search (200,000 elements give most of the postings).
+
+*Import*: about two thirds of the save time is `catalog.service.save_entry`, called once per
+entry. Profiled (200 entries): half of it is the ORM unit of work flushing each entry's ~25
+new rows, a fifth is `find` (the entry with 3 `selectinload` queries, run for every row even
+when it is new), a quarter `validate` and `to_dict` (agency, systems and code-list queries,
+the entry turned into a dict before and after for the audit diff); about 10 statements per
+entry in all. Most of the rest is openpyxl reading the XLSX, once for the preview and once
+for the save when they are separate requests (the CLI parses once). A batch `save_entries`
+in the service (agencies, code lists, systems and existing entries loaded once, one flush per
+few hundred entries, the audit view of a new entry built from the data instead of re-read)
+would bring the save well under the target.
+"""
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "**MISSED**"
 
@@ -383,7 +415,7 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         lines.append(f"| {r['engine']} | " + " | ".join(f"{r['search']['by_kind'][k]['p95_ms']} ms" for k in kinds) + " |")
     lines += ["", "Loading the benchmark catalog (bulk inserts, then `service.rebuild_search_index`): " + "; ".join(
         f"{r['engine']} {r['seed']['load_s']} s + index {r['seed']['index_s']} s" for r in results) + ".", ""]
-    lines.append(END)
+    lines += [ANALYSIS, END]
     return "\n".join(lines)
 
 
