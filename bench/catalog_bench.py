@@ -366,10 +366,10 @@ term), and index element names with a lower weight in a separate table or not at
 search (200,000 elements give most of the postings).
 
 *Import*: about two thirds of the save time is `catalog.service.save_entry`, called once per
-entry. Profiled (200 entries): half of it is the ORM unit of work flushing each entry's ~25
-new rows, a fifth is `find` (the entry with 3 `selectinload` queries, run for every row even
+entry. Profiled (200 entries): half of it is the ORM unit of work flushing each entry's rows
+(database, categories, elements, matrix cells, audit event), a fifth is `find` (the entry with 3 `selectinload` queries, run for every row even
 when it is new), a quarter `validate` and `to_dict` (agency, systems and code-list queries,
-the entry turned into a dict before and after for the audit diff); about 10 statements per
+the saved entry turned back into a dict for the audit record); about 10 statements per
 entry in all. Most of the rest is openpyxl reading the XLSX, once for the preview and once
 for the save when they are separate requests (the CLI parses once). A batch `save_entries`
 in the service (agencies, code lists, systems and existing entries loaded once, one flush per
