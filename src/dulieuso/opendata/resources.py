@@ -43,7 +43,7 @@ from dulieuso.config import Settings
 from dulieuso.datastore import export, jobs, pii, storage
 from dulieuso.datastore.ingest import IngestLimits, detect_format, ingest, ingest_error_report
 from dulieuso.errors import Conflict, DomainError, Invalid, NotFound, PayloadTooLarge
-from dulieuso.i18n import Msg
+from dulieuso.i18n import Msg, N_
 from dulieuso.opendata import service
 from dulieuso.opendata.events import OpenDataEvent
 from dulieuso.opendata.models import Dataset, DownloadCount, IngestStatus, PiiStatus, Resource, UrlType
@@ -376,7 +376,7 @@ def refresh(session: Session, resource: Resource, settings: Settings) -> Resourc
     if status is None:
         # The server restarted while the job ran (jobs live in memory): nothing new is served.
         resource.ingest_status = IngestStatus.LOST
-        resource.ingest_stage = "The upload was interrupted; upload the file again."
+        resource.ingest_stage = N_("The upload was interrupted; upload the file again.")
         return resource
     if not status.finished:
         resource.ingest_status = IngestStatus.RUNNING if status.state == jobs.RUNNING else IngestStatus.QUEUED

@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Pages (Vietnamese by default), downloads, dump, rate limit, 404 for private."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dulieuso.opendata import service
+from dulieuso.opendata.ratelimit import DOWNLOADS
+
+from .conftest import World
+
+
+@pytest.fixture(autouse=True)
+def _fresh_buckets():
+    DOWNLOADS.reset()
+    yield
+    DOWNLOADS.reset()
+
+
+@pytest.fixture
+def published(world: World):
+    dataset = world.dataset("Danh sách trường học", tags=["Giáo dục"])
+    resource = world.upload(dataset)
+    service.publish(world.db, world.approver, dataset.id)
+    world.db.commit()
+    return dataset, resource
+
+
+def test_pages_render_in_vietnamese(client: TestClient, published) -> None:
+    dataset, resource = published
+    home = client.get("/data")
+    assert home.status_code == 200
+    assert "Dữ liệu mở" in home.text and "Danh sách trường học" in home.text
+    found = client.get("/datasets", params={"q": "truong hoc"})
+    assert found.status_code == 200 and "Danh sách trường học" in found.text
+    assert "Cơ quan" in found.text  # the agency facet
+    page = client.get(f"/datasets/{dataset.name}")
+    assert page.status_code == 200
+    assert "Giấy phép" in page.text and "nguyên trạng" in page.text
+    assert "datastore_search" in page.text and f"/datastore/dump/{resource.id}" in page.text
+    assert page.headers["link"].startswith(f"</api/v1/datasets/{dataset.name}>")
+    preview = client.get(f"/datasets/{dataset.name}/preview", params={"resource": str(resource.id), "q": "sin ho"})
+    assert preview.status_code == 200 and "Sìn Hồ" in preview.text and "Tam Đường" not in preview.text
+    ordered = client.get(f"/datasets/{dataset.name}/preview", params={"resource": str(resource.id), "sort": "Số học sinh desc"})
+    assert ordered.text.index("Tam Đường") < ordered.text.index("Sìn Hồ")
+    chart = client.get(f"/datasets/{dataset.name}/chart", params={"resource": str(resource.id), "column": "Xã", "value": "Số học sinh"})
+    assert chart.status_code == 200 and chart.json()["values"][0] == 420
+    agency = client.get(f"/data/agencies/{dataset.agency_id and published[0].agency_id and ''}")
+    assert agency.status_code == 404
+    res_page = client.get(f"/resources/{resource.id}")
+    assert res_page.status_code == 200 and "Từ điển dữ liệu" in res_page.text
+
+
+def test_downloads_dump_and_counts(client: TestClient, published, world: World) -> None:
+    dataset, resource = published
+    csv = client.get(f"/resources/{resource.id}/download/csv", params={"bom": "true"})
+    assert csv.status_code == 200 and csv.content.startswith(b"\xef\xbb\xbf")
+    assert "'=HYPERLINK" in csv.content.decode("utf-8-sig")
+    for fmt in ("xlsx", "json", "parquet", "tsv", "original"):
+        assert client.get(f"/resources/{resource.id}/download/{fmt}").status_code == 200, fmt
+    dump = client.get(f"/datastore/dump/{resource.id}", params={"format": "csv", "bom": "true"})
+    assert dump.status_code == 200 and dump.content.startswith(b"\xef\xbb\xbf") and b"_id" in dump.content
+    dump_json = client.get(f"/datastore/dump/{resource.id}", params={"format": "json"}).json()
+    assert len(dump_json["records"]) == 3
+    assert client.get(f"/datastore/dump/{resource.id}", params={"format": "xml"}).status_code == 422
+    package = client.get(f"/datasets/{dataset.name}/package.zip")
+    assert package.status_code == 200 and package.content[:2] == b"PK"
+    world.db.expire_all()
+    assert service.get_dataset(world.db, world.admin, dataset.id).download_count == 9
+
+
+def test_rate_limit_gives_429(client: TestClient, published) -> None:
+    _, resource = published
+    statuses = [client.get(f"/resources/{resource.id}/download/json").status_code for _ in range(65)]
+    assert statuses[0] == 200 and statuses[-1] == 429
+    limited = client.get(f"/resources/{resource.id}/download/json", headers={"accept": "application/json"})
+    assert limited.status_code == 429
+    body = client.get(f"/api/v1/resources/{resource.id}/download/json").json()
+    assert body["error"]["code"] == "rate_limited"
+    assert "quá nhiều lượt tải" in body["error"]["message"] and "Too many" in body["error"]["message_en"]
+
+
+def test_private_dataset_is_404_for_anonymous(client: TestClient, world: World) -> None:
+    dataset = world.dataset("Bộ dữ liệu nội bộ")
+    resource = world.upload(dataset)
+    world.db.commit()
+    assert client.get(f"/datasets/{dataset.name}").status_code == 404
+    assert client.get(f"/api/v1/datasets/{dataset.id}").status_code == 404
+    assert client.get(f"/datastore/dump/{resource.id}").status_code == 404
+    assert client.get(f"/resources/{resource.id}/download/csv").status_code == 404
+    assert client.get("/api/v1/datasets", params={"q": "noi bo"}).json()["total"] == 0
