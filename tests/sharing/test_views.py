@@ -107,3 +107,17 @@ def test_provider_registers_a_regulation_through_the_form(client, world: World):
                                            "document_url": "https://example.vn/qc.pdf", "period_online_query_hours": "12"},
                      follow_redirects=False)
     assert ok.status_code == 303 and ok.headers["location"] == "/regulations/QC-02"
+
+
+def test_signed_regulation_is_uploaded_as_a_pdf_and_public(client, world: World):
+    world.db.commit()
+    token = login(client, world.p_admin)
+    bad = client.post("/regulations/QC-01/document", data={"csrf_token": token},
+                      files={"document": ("qc.docx", b"PK\x03\x04 not a pdf", "application/octet-stream")})
+    assert bad.status_code == 422
+    ok = client.post("/regulations/QC-01/document", data={"csrf_token": token},
+                     files={"document": ("qc.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")}, follow_redirects=False)
+    assert ok.status_code == 303
+    client.post("/logout", data={"csrf_token": token})
+    document = client.get("/regulations/QC-01/document")
+    assert document.status_code == 200 and document.content.startswith(b"%PDF")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -121,6 +122,43 @@ def update_regulation(session: Session, actor: Actor, code: str, data: Regulatio
     _apply(regulation, data, databases)
     record(session, actor, SharingTag.REGULATION_UPDATE, regulation, before=before, after=snapshot(regulation),
            label=regulation.code)
+    return regulation
+
+
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+DOCUMENT_TYPES = {b"%PDF": ".pdf"}
+
+
+def document_path(storage_dir: Path, regulation: UsageRegulation) -> Path | None:
+    """Where the regulation's uploaded document is stored, if it has one."""
+    if not regulation.document_file:
+        return None
+    return storage_dir / "regulations" / regulation.document_file
+
+
+def attach_document(session: Session, actor: Actor, code: str, content: bytes, storage_dir: Path) -> UsageRegulation:
+    """Store the signed regulation (a PDF) so that it is public with the regulation (Art. 22)."""
+    regulation = get_regulation(session, actor, code)
+    actor = acting(actor, SharingAction.REGULATION_MANAGE, regulation.issuing_agency_id)
+    if not content:
+        raise Invalid(fields={"document": [Msg("Choose a file.")]})
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise Invalid(fields={"document": [Msg("The file is larger than 20 MB.")]})
+    suffix = DOCUMENT_TYPES.get(content[:4])
+    if suffix is None:
+        raise Invalid(fields={"document": [Msg("Upload the document as a PDF file.")]})
+    folder = storage_dir / "regulations"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{regulation.id.hex}{suffix}"
+    temporary = folder / f".{name}.part"
+    temporary.write_bytes(content)
+    temporary.replace(folder / name)
+    before = snapshot(regulation)
+    regulation.document_file = name
+    if not regulation.document_url:
+        regulation.document_url = f"/regulations/{regulation.code}/document"
+    record(session, actor, SharingTag.REGULATION_UPDATE, regulation, before=before, after=snapshot(regulation),
+           label=regulation.code, details={"document_bytes": len(content)})
     return regulation
 
 

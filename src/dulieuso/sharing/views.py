@@ -230,8 +230,42 @@ def regulation_page(request: Request, code: str, db: DbDep, actor: ActorDep) -> 
                                                   DataService.status.in_(services.PUBLIC_STATUSES))).all()
     return render(request, "sharing/regulation.html", {
         "r": RegulationPublic.of(db, regulation).model_dump(),
+        "has_file": bool(regulation.document_file),
+        "can_manage": may(actor, SharingAction.REGULATION_MANAGE, regulation.issuing_agency_id),
         "services": [{"code": s.code, "name": s.name} for s in linked],
     }, json_alternate=f"/api/v1/regulations/{code}")
+
+
+@router.post("/regulations/{code}/document", response_class=HTMLResponse)
+async def upload_regulation_document(request: Request, code: str, db: DbDep, actor: LoginDep, lang: LangDep,
+                                     settings: SettingsDep) -> Response:
+    form = await request.form()
+    try:
+        upload = form.get("document")
+        content = await upload.read() if upload is not None and not isinstance(upload, str) else b""
+    finally:
+        await form.close()
+    try:
+        regulations.attach_document(db, actor, code, content, settings.storage_dir)
+        db.commit()
+    except Invalid as error:
+        db.rollback()
+        return render(request, "errors/error.html", {"status": 422, "message": error.message.render(lang),
+                                                     "fields": _errors(error, lang)}, status_code=422)
+    return RedirectResponse(f"/regulations/{code}", status_code=303)
+
+
+@router.get("/regulations/{code}/document")
+def regulation_document(code: str, db: DbDep, actor: ActorDep, settings: SettingsDep) -> Response:
+    from fastapi.responses import FileResponse
+
+    from dulieuso.errors import NotFound
+
+    regulation = regulations.get_regulation(db, actor, code)
+    path = regulations.document_path(settings.storage_dir, regulation)
+    if path is None or not path.exists():
+        raise NotFound(Msg("Not found."))
+    return FileResponse(path, media_type="application/pdf", filename=f"{regulation.code}.pdf")
 
 
 @router.get("/sharing/notices", response_class=HTMLResponse)
