@@ -71,9 +71,11 @@ def test_downloads_dump_and_counts(client: TestClient, published, world: World) 
     assert service.get_dataset(world.db, world.admin, dataset.id).download_count == 9
 
 
-def test_rate_limit_gives_429(client: TestClient, published) -> None:
+def test_rate_limit_gives_429(client: TestClient, published, monkeypatch: pytest.MonkeyPatch) -> None:
     _, resource = published
-    statuses = [client.get(f"/resources/{resource.id}/download/json").status_code for _ in range(65)]
+    monkeypatch.setattr(DOWNLOADS, "capacity", 5.0)
+    monkeypatch.setattr(DOWNLOADS, "refill", 0.001)  # no refill within the test
+    statuses = [client.get(f"/resources/{resource.id}/download/json").status_code for _ in range(7)]
     assert statuses[0] == 200 and statuses[-1] == 429
     limited = client.get(f"/resources/{resource.id}/download/json", headers={"accept": "application/json"})
     assert limited.status_code == 429
