@@ -121,3 +121,29 @@ def test_signed_regulation_is_uploaded_as_a_pdf_and_public(client, world: World)
     client.post("/logout", data={"csrf_token": token})
     document = client.get("/regulations/QC-01/document")
     assert document.status_code == 200 and document.content.startswith(b"%PDF")
+
+
+def test_agreement_flow_through_the_pages(client, world: World):
+    from dulieuso.sharing import agreements
+    from dulieuso.sharing.models import AgreementStatus
+    from tests.sharing.test_service import FULL
+
+    world.service()
+    agreement = agreements.create_agreement(world.db, world.actor(world.p_admin), agreements.AgreementInput(
+        code="TT-01", title="Thoả thuận", service_code=CODE, consumer_codes=["T-STC"], **FULL))
+    agreements.transition(world.db, world.actor(world.p_admin), agreement.id, AgreementStatus.DRAFTING)
+    world.db.commit()
+    token = login(client, world.p_approver)
+    page = client.get(f"/sharing/agreements/{agreement.id}")
+    assert page.status_code == 200
+    signed = client.post(f"/sharing/agreements/{agreement.id}/transition", data={"csrf_token": token, "status": "signed"},
+                         follow_redirects=False)
+    assert signed.status_code == 303
+    illegal = client.post(f"/sharing/agreements/{agreement.id}/transition", data={"csrf_token": token, "status": "expired"})
+    assert illegal.status_code == 409
+    client.post("/logout", data={"csrf_token": token})
+    token = login(client, world.o_admin)
+    assert client.get(f"/sharing/agreements/{agreement.id}").status_code == 404
+    asked = client.post("/sharing/agreements/join", data={"csrf_token": token, "join_code": "TT-01", "reason": "Cần dữ liệu"},
+                        follow_redirects=False)
+    assert asked.status_code == 303

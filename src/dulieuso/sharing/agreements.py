@@ -239,7 +239,8 @@ def transition(session: Session, actor: Actor, agreement_id: uuid.UUID, to: Agre
     agreement = get_agreement(session, actor, agreement_id)
     if to is AgreementStatus.SIGNED:
         return sign(session, actor, agreement_id)
-    action = SharingAction.AGREEMENT_SIGN if to in (AgreementStatus.ACTIVE, AgreementStatus.TERMINATED) else SharingAction.AGREEMENT_MANAGE
+    decisions = (AgreementStatus.ACTIVE, AgreementStatus.EXPIRED, AgreementStatus.TERMINATED)
+    action = SharingAction.AGREEMENT_SIGN if to in decisions else SharingAction.AGREEMENT_MANAGE
     actor = _as_party(actor, agreement, action)
     _check_transition(agreement, to)
     before = snapshot(agreement)

@@ -715,6 +715,28 @@ def create_agreement(request: Request, db: DbDep, actor: LoginDep, lang: LangDep
     return RedirectResponse(f"/sharing/agreements/{agreement.id}", status_code=303)
 
 
+@router.post("/sharing/agreements/join", response_class=HTMLResponse)
+def ask_to_join(request: Request, db: DbDep, actor: LoginDep, lang: LangDep, form: FormDep) -> Response:
+    from dulieuso.sharing.models import SharingAgreement
+
+    values = {"join_code": _text(form, "join_code"), "reason": _text(form, "reason")}
+    try:
+        agreement_id = db.scalar(select(SharingAgreement.id).where(SharingAgreement.code == values["join_code"]))
+        if agreement_id is None:
+            raise Invalid(fields={"join_code": [Msg("Unknown agreement.")]})
+        agreements.ask_to_join(db, actor, agreement_id, values["reason"])
+        db.commit()
+    except (Invalid, Conflict) as error:
+        db.rollback()
+        rows = [agreements.agreement_view(db, a) for a in agreements.list_agreements(db, actor)]
+        errors = _errors(error, lang)
+        if "reason" not in errors and "join_code" not in errors:
+            errors["join_code"] = [error.message.render(lang)]
+        return render(request, "sharing/agreements.html", {"agreements": rows, "form": values, "errors": errors},
+                      status_code=error.status)
+    return RedirectResponse("/sharing/agreements?asked=1", status_code=303)
+
+
 def _agreement_page(request: Request, db: Session, actor: Actor, agreement_id: uuid.UUID, *,
                     errors: dict[str, list[str]] | None = None, message: str | None = None, status_code: int = 200) -> HTMLResponse:
     agreement = agreements.get_agreement(db, actor, agreement_id)
