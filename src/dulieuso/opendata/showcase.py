@@ -25,7 +25,7 @@ from dulieuso.opendata.voice_permissions import VoiceAction
 
 KIND_LABELS: dict[ShowcaseKind, Msg] = {
     ShowcaseKind.APPLICATION: Msg("Application"),
-    ShowcaseKind.ARTICLE: Msg("Article"),
+    ShowcaseKind.ARTICLE: Msg("Article or news"),
     ShowcaseKind.VISUALIZATION: Msg("Visualisation"),
     ShowcaseKind.API: Msg("API"),
     ShowcaseKind.PAPER: Msg("Research paper"),
