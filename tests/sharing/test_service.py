@@ -275,6 +275,16 @@ class TestAgreements:
             agreements.get_agreement(world.db, world.actor(world.o_admin), agreement.id)
         assert agreements.get_agreement(world.db, world.actor(world.it_admin), agreement.id) is agreement
 
+    def test_an_agreement_past_its_end_expires_and_the_parties_hear(self, world: World):
+        world.service()
+        agreement = _signed_agreement(world)
+        agreements.transition(world.db, world.actor(world.p_approver), agreement.id, AgreementStatus.ACTIVE)
+        agreement.valid_to = date(2026, 1, 31)
+        world.db.flush()
+        assert agreements.expire_ended(world.db, world.actor(world.admin), datetime(2026, 2, 2, tzinfo=UTC)) == 1
+        assert agreement.status is AgreementStatus.EXPIRED
+        assert any(n.kind == "sharing:agreement:expired" for n in _notifications(world, world.c_admin))
+
     def test_joining_adds_a_party_by_amendment(self, world: World):
         world.service()
         agreement = _signed_agreement(world)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dulieuso.agencies.models import Agency
@@ -253,6 +253,36 @@ def transition(session: Session, actor: Actor, agreement_id: uuid.UUID, to: Agre
     record(session, actor, SharingTag.AGREEMENT_TRANSITION, agreement, before=before, after=snapshot(agreement),
            label=agreement.code)
     return agreement
+
+
+def expire_ended(session: Session, actor: Actor, at: datetime) -> int:
+    """Active agreements past their end date expire; the providers are told which grants
+    rest on them, so they can terminate them (Art. 44(1)(d))."""
+    from dulieuso.policy.service import local_date
+    from dulieuso.sharing.models import Grant, GrantStatus
+
+    ended = session.scalars(
+        select(SharingAgreement).where(
+            SharingAgreement.status == AgreementStatus.ACTIVE, SharingAgreement.valid_to < local_date(at)
+        )
+    ).all()
+    for agreement in ended:
+        before = snapshot(agreement)
+        agreement.status = AgreementStatus.EXPIRED
+        agreement.ended_at = at
+        record(session, actor, SharingTag.AGREEMENT_TRANSITION, agreement, before=before, after=snapshot(agreement),
+               label=agreement.code, details={"reason": "valid_to passed"})
+        live = session.scalar(
+            select(func.count()).select_from(Grant).where(Grant.agreement_id == agreement.id, Grant.status != GrantStatus.TERMINATED)
+        ) or 0
+        for party in agreement.parties:
+            notify_agency(
+                session, party.agency_id, kind="sharing:agreement:expired",
+                title=Msg("Agreement {code} has expired", code=agreement.code),
+                body=Msg("{n} grants rest on it; the provider should terminate them (Decree 47 Art. 44(1)(d)).", n=live),
+                link=f"/sharing/agreements/{agreement.id}",
+            )
+    return len(ended)
 
 
 def _check_transition(agreement: SharingAgreement, to: AgreementStatus) -> None:

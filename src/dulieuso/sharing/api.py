@@ -564,5 +564,6 @@ def sweep(db: DbDep, actor: LoginDep) -> dict[str, int]:
     require(actor, SharingAction.IT_QUEUE_VIEW)
     result = sweep_deadlines(db, actor)
     db.commit()
-    return {"services": result.services, "requests": result.requests, "issues": result.issues}
+    return {"services": result.services, "requests": result.requests, "issues": result.issues,
+            "agreements": result.agreements}
 

@@ -144,12 +144,15 @@ class SweepResult:
     services: int = 0
     requests: int = 0
     issues: int = 0
+    agreements: int = 0
 
 
 def sweep_deadlines(session: Session, actor: Actor, at: datetime | None = None) -> SweepResult:
     """Alert on missed deadlines once each: services not published in time (Art. 25(1)),
     requests not decided in time (Decree 194 Art. 40(3)), and issues the provider did not
-    answer (Art. 49(1)), which are escalated to the IT unit. Run by a timer or the CLI."""
+    answer (Art. 49(1)), which are escalated to the IT unit; active agreements past their
+    end date expire (Art. 44(1)(d)). Run by a timer or the CLI."""
+    from dulieuso.sharing import agreements as agreements_service
     from dulieuso.sharing import issues as issues_service
     from dulieuso.sharing import requests as requests_service
     from dulieuso.sharing import services as services_service
@@ -159,5 +162,6 @@ def sweep_deadlines(session: Session, actor: Actor, at: datetime | None = None) 
     result.services = services_service.alert_publication_breaches(session, actor, at)
     result.requests = requests_service.alert_overdue_requests(session, actor, at)
     result.issues = issues_service.escalate_overdue(session, actor, at)
+    result.agreements = agreements_service.expire_ended(session, actor, at)
     return result
 
