@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""Column types inferred from the whole file, inside DuckDB.
+"""Column types: proposed from a sample, held to the whole file by DuckDB.
 
-The file is first loaded as text (``all_varchar``). A sample (the first rows plus a
-random sample of the rest) proposes a type per column, in Python; then one DuckDB query
-checks every proposal against the **whole** column (``count(TRY_CAST(...))`` against
-``count(value)``), so a text value in row 900,000 turns the column into text. A column
-that was mostly of one type but had a few other values becomes text with a warning that
-names the rows.
+A sample (the first rows plus slices from all across the file) proposes a type per
+column, in Python (:func:`propose`). The ingest's ``COPY`` then converts every value with
+SQL that *fails* on a value that does not fit (:meth:`ColumnType.copy_expression`), or
+lets DuckDB's CSV reader parse the column natively and reject such rows with their line.
+Either way a text value in row 900,000 is caught: the column becomes wider (integer →
+number) or text, with a warning that names the rows (:func:`odd_rows`), and the
+``COPY`` runs again. :func:`verify_converted` is the slow path that finds which columns
+failed (``count(TRY_CAST(...))`` against ``count(value)`` over the whole file).
 
 Types are Frictionless names: integer, number, boolean, date, datetime, string.
 Vietnamese formats: dates dd/mm/yyyy (also dd-mm-yyyy, dd.mm.yyyy), numbers with a
