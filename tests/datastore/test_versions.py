@@ -96,3 +96,27 @@ def test_a_reader_of_an_old_version_keeps_reading_after_pruning(resource, write)
             ingest(write(f"v{n}.csv", "ma\n1\n"), resource_dir=resource, filename="x.csv")
         assert not old.exists()
         assert handle.read(4) == b"PAR1"
+
+
+def test_a_long_copy_reports_progress_and_can_be_stopped_midway(tmp_path, write, resource):
+    body = "ma,ten,gia\n" + "".join(f"{i},Xã số {i},{i * 3 % 1000}.5\n" for i in range(1_500_000))
+    source = write("long.csv", body)
+    seen = []
+
+    def record(fraction, stage):
+        seen.append((fraction, stage))
+
+    ingest(source, resource_dir=tmp_path / "long", filename="long.csv", progress=record)
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) or max(fractions) == 1.0
+    assert seen[-1] == (1.0, "Done")
+
+    before = served(resource)
+
+    def crash_while_writing(fraction, stage):
+        if stage == "Writing the data" and fraction > 0.3:
+            raise RuntimeError("disk pulled out")
+
+    with pytest.raises((RuntimeError, Cancelled)):
+        ingest(source, resource_dir=resource, filename="long.csv", progress=crash_while_writing)
+    assert served(resource) == before

@@ -223,19 +223,45 @@ class _Run:
                 "preserve_insertion_order": True,
             },
         )
-        self.con.execute("SET enable_progress_bar = false")
+        # Track query progress (for the long COPY) without printing a bar.
+        self.con.execute("SET enable_progress_bar = true")
+        self.con.execute("SET enable_progress_bar_print = false")
+        self._lock = threading.Lock()
+        self._span: tuple[float, float, str] | None = None  # progress range of the running COPY
+        self._failed: BaseException | None = None
         self._watch_stop = threading.Event()
-        self._watcher: threading.Thread | None = None
-        if cancel is not None:
-            self._watcher = threading.Thread(target=self._watch, daemon=True)
-            self._watcher.start()
+        self._watcher = threading.Thread(target=self._watch, daemon=True, name="ingest-watch")
+        self._watcher.start()
 
     def _watch(self) -> None:
-        assert self.cancel is not None
-        while not self._watch_stop.is_set():
-            if self.cancel.wait(0.05):
+        """Interrupt DuckDB when cancelled; report the progress of a long ``COPY``."""
+        while not self._watch_stop.wait(0.25):
+            if self.cancel is not None and self.cancel.is_set():
                 self.con.interrupt()
                 return
+            with self._lock:
+                span = self._span
+            if span is None or self._progress is None:
+                continue
+            done = self.con.query_progress()
+            if done < 0:
+                continue
+            low, high, stage = span
+            try:
+                self._progress(low + (high - low) * min(done, 100.0) / 100.0, stage)
+            except BaseException as error:  # the callback says stop: stop the query
+                self._failed = error
+                self.con.interrupt()
+                return
+
+    def track(self, low: float, high: float, stage: str) -> None:
+        """Report the running query's progress as ``low``..``high`` of the whole ingest."""
+        with self._lock:
+            self._span = (low, high, stage)
+
+    def untrack(self) -> None:
+        with self._lock:
+            self._span = None
 
     def progress(self, fraction: float, stage: str) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -245,15 +271,19 @@ class _Run:
 
     def close(self) -> None:
         self._watch_stop.set()
-        if self._watcher is not None:
-            self._watcher.join()
+        self._watcher.join()
         self.con.close()
+
+    def stopped(self) -> BaseException:
+        """What to raise after DuckDB was interrupted: the progress callback's own error,
+        or ``Cancelled``."""
+        return self._failed if self._failed is not None else Cancelled()
 
     def sql(self, query: str) -> duckdb.DuckDBPyConnection:
         try:
             return self.con.execute(query)
         except duckdb.InterruptException:
-            raise Cancelled() from None
+            raise self.stopped() from None
 
 
 def ingest(
@@ -601,7 +631,7 @@ def _load(run: _Run, text: TextSource, target: Path) -> tuple[int, list[Field]]:
             try:
                 failed = verify_converted(run.con, text_relation, chosen)
             except duckdb.InterruptException:
-                raise Cancelled() from None
+                raise run.stopped() from None
             except duckdb.Error as error:
                 if "unicode" in str(error).lower() and text.path.suffix != ".utf8":
                     _retry_as_legacy(run, text)
@@ -687,16 +717,21 @@ def _copy(
     )
     # No ORDER BY: preserve_insertion_order keeps the file's order, which read_parquet's
     # file_row_number turns into _id.
+    run.track(0.3, 0.9, STAGE_WRITING)
     try:
-        result = run.sql(f"COPY (SELECT {', '.join(parts)} FROM {relation}) TO {literal(str(target))} (FORMAT parquet)").fetchall()
+        result = run.con.execute(
+            f"COPY (SELECT {', '.join(parts)} FROM {relation}) TO {literal(str(target))} (FORMAT parquet)"
+        ).fetchall()
     except duckdb.InterruptException:
-        raise Cancelled() from None
+        raise run.stopped() from None
     except (duckdb.ConversionException, duckdb.InvalidInputException) as error:
         if "unicode" in str(error).lower():
             raise _read_error(error) from None
         raise _ConversionFailed() from None
     except duckdb.Error as error:
         raise _read_error(error) from None
+    finally:
+        run.untrack()
     rows = int(result[0][0]) if result else 0
     found = run.sql(f"SELECT line, column_name, error_type, csv_line FROM {table} ORDER BY line").fetchall()
     name_to_column = {c: c for c in columns}
