@@ -363,8 +363,8 @@ def plan_view(session: Session, actor: Actor, agency_code: str = "") -> PlanView
     all_agencies = {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_({r.agency_id for r in rows})))}
     phase_list = phases(session)
     phase_numbers = {p.id: p.number for p in phase_list}
-    db_codes = dict(session.execute(select(Database.id, Database.code).where(
-        Database.id.in_({r.source_database_id for r in rows if r.source_database_id}))).tuples())
+    db_codes = {ident: code for ident, code in session.execute(select(Database.id, Database.code).where(
+        Database.id.in_({r.source_database_id for r in rows if r.source_database_id})))}
     slugs: dict[uuid.UUID, str] = {}
     for ident in {r.dataset_id for r in rows if r.dataset_id}:
         found = public_dataset(session, ident)

@@ -594,7 +594,7 @@ def agency_names(session: Session, ids: Sequence[uuid.UUID | None]) -> dict[uuid
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(session.execute(select(Agency.id, Agency.name_vi).where(Agency.id.in_(wanted))).tuples())
+    return {ident: name for ident, name in session.execute(select(Agency.id, Agency.name_vi).where(Agency.id.in_(wanted)))}
 
 
 STATUS_LABELS: dict[RequestStatus, Msg] = {
