@@ -190,3 +190,30 @@ def test_caches_of_immutable_versions_give_the_same_answers(parquet, monkeypatch
     monkeypatch.setattr(query, "RESULT_CACHE_SIZE", 0)
     monkeypatch.setattr(query, "COUNT_CACHE_SIZE", 0)
     assert cached[0] == cached[1] == query.search(parquet, **kwargs)
+
+
+class TestFullTextColumn:
+    """Big resources search a folded text column written once per version."""
+
+    def test_same_answers_with_the_text_column(self, parquet):
+        questions = ["muong te", "XA SIN", "ta leng tam duong", "không có", "phuong"]
+        before = [query.search(parquet, q=q, sort="dan_so desc") for q in questions]
+        written = query.prepare_text(parquet)
+        assert written is not None and written.name == "v1.text.parquet"
+        assert [query.search(parquet, q=q, sort="dan_so desc") for q in questions] == before
+        estimated = query.search(parquet, q="xa", total_estimation_threshold=1)
+        assert estimated["total_was_estimated"] is True
+
+    def test_built_in_the_background_for_big_resources(self, parquet, monkeypatch):
+        import time
+
+        monkeypatch.setattr(query, "PROJECTION_MIN_ROWS", 1)
+        query.search(parquet, q="lai chau")
+        deadline = time.monotonic() + 20
+        while not query.text_path(parquet).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert query.text_path(parquet).exists()
+
+    def test_no_text_fields_no_text_column(self, load, write):
+        numbers = load(write("n.csv", "a,b\n1,2\n")).parquet_path
+        assert query.prepare_text(numbers) is None
