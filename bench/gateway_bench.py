@@ -219,7 +219,7 @@ def main() -> None:
             gateway = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(gw_port), fsync], env=env,
                                        stdout=log, stderr=log)
             procs.append(gateway)
-            wait_until_up(f"{base}/healthz", gateway)
+            wait_until_up(f"{base}/gateway/token", gateway)
             token = httpx.post(f"{base}/gateway/token", data={
                 "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret,
             }).json()["access_token"]

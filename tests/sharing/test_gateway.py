@@ -77,7 +77,9 @@ def gw(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
         registry = seed_registry(url, upstream.url, dead)
         settings = Settings(data_dir=folder / "data", database_url=url, secret_key="test-secret-key-not-for-production")
         app = create_app(settings)
+        # The wiring app.py gets: the router (lifespan, fallback) and the dispatch middleware.
         app.include_router(gateway.router)
+        app.add_middleware(gateway.GatewayDispatch)
         app.state.gateway_max_body_bytes = 64 * 1024
         engine = make_engine(url)
         with TestClient(app) as client:
