@@ -546,6 +546,10 @@ def search(
     select = f"SELECT {'DISTINCT ' if distinct else ''}{select_list} {base}"
     if distinct and order:
         select = f"SELECT * FROM ({select}) ORDER BY {', '.join(order)}"
+    elif not sort_clauses:
+        # The default order is _id, which is the file's order: no ORDER BY, so DuckDB
+        # (which keeps insertion order) stops reading at the first ``limit`` matches.
+        pass
     elif order:
         select = f"{select} ORDER BY {', '.join(order)}"
         if sort_clauses and not full_text:
