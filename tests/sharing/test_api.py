@@ -177,3 +177,21 @@ def test_statistics_read_the_sharing_log(client, world: World):
     assert access["total"] == 3 and access["items"][0]["purpose"] == "Thủ tục"
     assert client.get("/api/v1/sharing/statistics/database/CSDL-DD",
                       headers=bearer(world.db, world.o_admin)).status_code == 404
+
+
+def test_allowed_methods_with_a_gateway_token(client, world: World, settings):
+    from dulieuso.sharing import requests as requests_service
+    from dulieuso.sharing.access import registry_access
+    from dulieuso.sharing.gateway import issue_token, token_key
+
+    world.service()
+    request = requests_service.submit(world.db, world.actor(world.c_editor), requests_service.RequestInput(
+        service_code=CODE, purpose="p", frequency="f", requested_fields=["parcel_id"]))
+    approval = requests_service.approve(world.db, world.actor(world.p_approver), request.id)
+    world.db.commit()
+    caller = registry_access.authenticate_client(world.db, approval.issued.account.client_id, approval.issued.client_secret)
+    token = issue_token(token_key(settings.secret), caller)
+    body = client.get("/api/v1/services:allowed-methods", headers={"Authorization": f"Bearer {token}"}).json()
+    assert body["client_id"] == caller.client_id and body["items"][0]["service_code"] == CODE
+    bad = client.get("/api/v1/services:allowed-methods", headers={"Authorization": "Bearer v1.forged.token"})
+    assert bad.status_code == 401

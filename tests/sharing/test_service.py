@@ -440,3 +440,19 @@ class TestAccounts:
         application = world.application()
         issued = consumers.issue_account(world.db, world.actor(world.admin), application.id, delegated_by_code="T-SKHCN")
         assert issued.account.delegated_by_agency_id == world.it_unit.id
+
+
+class TestContact:
+    def test_the_focal_point_is_the_default_contact(self, world: World):
+        from dulieuso.agencies.models import FocalPoint
+        from dulieuso.audit.service import record
+        from dulieuso.auth.permissions import SYSTEM
+
+        point = FocalPoint(agency_id=world.provider.id, full_name="Lò Văn Đầu Mối", position="Phó Giám đốc",
+                           function="Đầu mối chia sẻ dữ liệu", phone="0912000111", email="daumoi@example.vn",
+                           valid_from=date(2026, 1, 1))
+        world.db.add(point)
+        record(world.db, SYSTEM, "agencies:focal_point:assign", point)
+        service = services.create_service(world.db, world.actor(world.p_editor),
+                                          service_input("x.lien-he", contact_name="", contact_email=""))
+        assert (service.contact_name, service.contact_email) == ("Lò Văn Đầu Mối", "daumoi@example.vn")

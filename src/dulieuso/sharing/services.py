@@ -297,6 +297,15 @@ def create_service(session: Session, actor: Actor, data: ServiceInput) -> DataSe
     if session.scalar(select(DataService.id).where(DataService.code == data.code.strip())):
         raise Conflict(Msg("A service with this code already exists."), fields={"code": [Msg("Already used.")]})
     service = DataService(code=text(data.code, 80), provider_agency_id=agency.id, status=ServiceStatus.DRAFT)
+    if not data.contact_name and not data.contact_email:
+        # The agency's focal point for connection and sharing (Art. 7(1)) is the default contact.
+        from dulieuso.agencies.models import FocalPoint
+
+        point = session.scalar(
+            select(FocalPoint).where(FocalPoint.agency_id == agency.id, FocalPoint.valid_to.is_(None))
+        )
+        if point is not None:
+            data.contact_name, data.contact_email, data.contact_phone = point.full_name, point.email, point.phone
     _apply(session, service, data)
     session.add(service)
     record(session, actor, SharingTag.SERVICE_CREATE, service, after=_service_snapshot(service), label=service.code)
