@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -175,6 +176,14 @@ def prune(resource_dir: Path, keep: int = KEEP_VERSIONS) -> None:
         # The version's files and what was derived from it (sorted copies).
         for entry in resource_dir.glob(f"v{number}.*"):
             entry.unlink(missing_ok=True)
+    # Work files of a sorted copy or text column whose builder died (hours old).
+    stale = time.time() - 3600
+    for entry in resource_dir.glob(".v*.tmp"):
+        try:
+            if entry.stat().st_mtime < stale:
+                entry.unlink()
+        except FileNotFoundError:
+            pass
     # A half-written version (a crash between the two renames) is garbage too.
     for entry in resource_dir.iterdir():
         match = _VERSION_FILE.fullmatch(entry.name)
