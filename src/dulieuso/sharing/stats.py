@@ -5,6 +5,7 @@ who accessed a database's data, when and why."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -32,7 +33,7 @@ def percentile(values: list[int], p: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), int(round(p / 100 * len(ordered) + 0.5))))
+    rank = max(1, min(len(ordered), math.ceil(p / 100 * len(ordered))))
     return float(ordered[rank - 1])
 
 
