@@ -147,3 +147,20 @@ def test_agreement_flow_through_the_pages(client, world: World):
     asked = client.post("/sharing/agreements/join", data={"csrf_token": token, "join_code": "TT-01", "reason": "Cần dữ liệu"},
                         follow_redirects=False)
     assert asked.status_code == 303
+
+
+def test_the_service_page_shows_a_planned_suspension(client, world: World):
+    from datetime import UTC, datetime, timedelta
+
+    from dulieuso.sharing import grants
+    from dulieuso.sharing.models import SuspensionKind
+
+    world.service()
+    later = datetime.now(UTC) + timedelta(days=30)
+    grants.suspend(world.db, world.actor(world.p_approver), grants.SuspensionInput(
+        service_code=CODE, kind=SuspensionKind.PLANNED, reason="Nâng cấp máy chủ", starts_at=later,
+        ends_at=later + timedelta(hours=4)))
+    world.db.commit()
+    page = client.get(f"/services/{CODE}")
+    assert "Tạm dừng theo kế hoạch" in page.text and "Nâng cấp máy chủ" in page.text
+    assert "Nâng cấp máy chủ" in client.get("/sharing/notices").text

@@ -139,6 +139,8 @@ def service_page(request: Request, code: str, db: DbDep, actor: ActorDep, settin
         "internal": internal,
         "can_publish": may(actor, SharingAction.SERVICE_PUBLISH, service.provider_agency_id),
         "subscribed": services.is_subscribed(db, actor, service),
+        "notices": [n for n in grants.suspension_views(db, grants.list_suspensions(db, actor, service_code=code))
+                    if n["state"] in ("active", "scheduled")],
         "example_method": example_op["method"],
         "example_url": f"{detail['gateway_url']}{example_path}",
         "token_url": f"{settings.base_url.rstrip('/')}/gateway/token",
