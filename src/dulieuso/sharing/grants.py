@@ -191,6 +191,13 @@ def suspend(session: Session, actor: Actor, data: SuspensionInput) -> Suspension
             consumer = session.scalar(select(Agency).where(Agency.code == data.consumer_agency_code))
             if consumer is None:
                 errors["consumer_agency_code"] = [Msg("Unknown agency code.")]
+        if data.grant_id is not None:
+            grant = session.get(Grant, data.grant_id)
+            application = session.get(Application, grant.application_id) if grant else None
+            if grant is None or grant.service_id != service.id or application is None or (
+                consumer is not None and application.consumer_agency_id != consumer.id
+            ):
+                errors["grant_id"] = [Msg("Choose a grant of this consumer on this service.")]
     if errors:
         raise Invalid(fields=errors)
     suspension = Suspension(
