@@ -56,6 +56,13 @@ class TestPublication:
             services.publish(world.db, world.actor(world.p_approver), service.code)
         assert "regulation_code" in caught.value.fields
 
+    def test_the_regulation_must_cover_the_source_database(self, world: World):
+        make_database(world.db, world.provider, "CSDL-KHAC")
+        service = world.service(publish=False, database_codes=["CSDL-KHAC"])
+        with pytest.raises(Invalid) as caught:
+            services.publish(world.db, world.actor(world.p_approver), service.code)
+        assert "regulation_code" in caught.value.fields
+
     def test_a_complete_service_is_published_as_version_1(self, world: World):
         service = world.service()
         assert service.status is ServiceStatus.PUBLISHED

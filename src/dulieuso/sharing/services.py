@@ -32,6 +32,7 @@ from dulieuso.sharing.models import (
     Grant,
     GrantStatus,
     Protocol,
+    RegulationScope,
     RegulationStatus,
     ServiceStatus,
     ServiceSubscription,
@@ -213,6 +214,13 @@ def completeness(service: DataService) -> dict[str, list[Msg]]:
         errors["regulation_code"] = [Msg("A service cannot be published without a usage regulation (Art. 22).")]
     elif regulation.status is not RegulationStatus.IN_FORCE:
         errors["regulation_code"] = [Msg("The usage regulation is not in force.")]
+    elif regulation.scope is RegulationScope.DATABASES:
+        covered = {d.id for d in regulation.databases}
+        outside = sorted(d.code for d in service.databases if d.id not in covered)
+        if outside:
+            errors["regulation_code"] = [
+                Msg("The usage regulation does not cover these databases: {codes}", codes=", ".join(outside))
+            ]
     refused = [d.code for d in service.databases if d.contains_state_secret or d.sharing_scope is SharingScope.PRIVATE]
     if refused:
         errors["database_codes"] = [
