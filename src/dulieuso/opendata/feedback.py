@@ -76,7 +76,7 @@ def submit(session: Session, actor: Actor, dataset_ref: str | uuid.UUID, categor
         session, dataset.agency_id, kind="opendata:dataset_feedback:new",
         title=Msg("New feedback on the dataset {title}", title=dataset.title),
         body=Msg("{category}. Answer by {due}.", category=CATEGORY_LABELS[kind], due=feedback.due_on.strftime("%d/%m/%Y")),
-        link=f"/data/feedback?agency={dataset.agency_id}", exclude=user_id,
+        link="/data/feedback", exclude=user_id,
     )
     return feedback
 
