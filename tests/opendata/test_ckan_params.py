@@ -144,3 +144,24 @@ class TestSearchParams:
     def test_as_list_rejects_a_broken_json_list(self):
         with pytest.raises(ParamError):
             as_list('["a", ', "facet.field")
+
+
+def test_every_facade_message_has_a_vietnamese_translation():
+    """The facade's own catalogue (opendata/locale/ckan/vi.po) covers its messages."""
+    from pathlib import Path
+
+    from babel.messages.extract import extract_from_file
+    from babel.messages.pofile import read_po
+
+    from dulieuso.opendata import ckan_api
+
+    folder = Path(ckan_api.__file__).parent
+    with (folder / "locale" / "ckan" / "vi.po").open("rb") as handle:
+        catalogue = read_po(handle, locale="vi")
+    missing = []
+    for name in ("ckan_api.py", "ckan_schemas.py", "dcat.py"):
+        for _, message, _, _ in extract_from_file("python", str(folder / name), keywords={"Msg": None}):
+            entry = catalogue.get(message)
+            if not (entry and entry.string):
+                missing.append(f"{name}: {message}")
+    assert not missing
