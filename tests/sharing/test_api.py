@@ -195,3 +195,11 @@ def test_allowed_methods_with_a_gateway_token(client, world: World, settings):
     assert body["client_id"] == caller.client_id and body["items"][0]["service_code"] == CODE
     bad = client.get("/api/v1/services:allowed-methods", headers={"Authorization": "Bearer v1.forged.token"})
     assert bad.status_code == 401
+
+
+def test_catalog_search_ignores_diacritics(client, world: World):
+    world.service()
+    world.db.commit()
+    assert client.get("/api/v1/services?q=thua dat").json()["total"] == 1
+    assert client.get("/api/v1/services?q=Thửa").json()["total"] == 1
+    assert client.get("/api/v1/services?q=doanh nghiep").json()["total"] == 0

@@ -53,6 +53,7 @@ from dulieuso.sharing.service import (
     require_fields,
     text,
 )
+from dulieuso.vntext import fold
 
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,79}$")
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -536,8 +537,14 @@ def list_services(session: Session, actor: Actor, query: ServiceQuery) -> tuple[
     if query.method:
         stmt = stmt.where(DataService.method == query.method)
     if query.q:
-        like = f"%{query.q.strip()}%"
-        stmt = stmt.where(or_(DataService.name.ilike(like), DataService.code.ilike(like), DataService.description.ilike(like)))
+        # Diacritics are optional ("dat dai" finds "đất đai"); the catalog is small enough
+        # (hundreds of services) to fold and match in Python.
+        words = fold(query.q).split()
+        found = [
+            s for s in session.scalars(stmt.order_by(DataService.code))
+            if all(w in fold(f"{s.code} {s.name} {s.description}") for w in words)
+        ]
+        return found[query.offset : query.offset + query.limit], len(found)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.order_by(DataService.code).limit(query.limit).offset(query.offset))
     return list(rows), total
