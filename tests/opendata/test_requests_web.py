@@ -102,6 +102,21 @@ class TestApi:
         body = vclient.get("/api/v1/data-requests?sort=newest&limit=5").json()
         assert set(body) == {"items", "total", "limit", "offset"} and body["limit"] == 5
 
+    def test_every_sort_and_filter_works(self, vclient: TestClient, voice: Voice):
+        headers = bearer(voice.db, voice.citizen)
+        for title in ("Danh sách chợ", "Danh sách trường"):
+            vclient.post("/api/v1/data-requests", json={"title": title, "description": "x", "agency_code": voice.agency.code},
+                         headers=headers)
+        for sort in ("votes", "newest", "status", "due"):
+            body = vclient.get(f"/api/v1/data-requests?sort={sort}&status=new&agency={voice.agency.code}").json()
+            assert body["total"] == 2, sort
+        bad = vclient.get("/api/v1/data-requests?sort=random")
+        assert bad.status_code == 422 and "sort" in bad.json()["error"]["fields"]
+
+    def test_pages_render_in_english_on_request(self, vclient: TestClient, voice: Voice):
+        page = vclient.get("/data/requests?lang=en")
+        assert "Data requests" in page.text and "Most votes" in page.text
+
     def test_second_vote_is_409_and_delete_takes_it_back(self, vclient: TestClient, voice: Voice):
         headers = bearer(voice.db, voice.citizen)
         created = vclient.post("/api/v1/data-requests", json={"title": "Danh sách chợ", "description": "Các chợ"}, headers=headers)
