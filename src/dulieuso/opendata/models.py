@@ -74,7 +74,11 @@ class Dataset(Base):
     __audited__ = True
     #: Counters and caches change on reads; they need no audit record.
     __audit_ignore__ = frozenset({"download_count", "api_call_count", "quality_score", "quality", "search_text"})
-    __table_args__ = (Index("ix_datasets_state_private", "state", "private"),)
+    #: Covering indexes for the organization and licence facets over visible datasets.
+    __table_args__ = (
+        Index("ix_datasets_state_private_agency_id", "state", "private", "agency_id"),
+        Index("ix_datasets_state_private_license_id", "state", "private", "license_id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(100), unique=True)

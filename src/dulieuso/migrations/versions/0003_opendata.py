@@ -103,7 +103,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_datasets_metadata_modified'), ['metadata_modified'], unique=False)
         batch_op.create_index(batch_op.f('ix_datasets_next_update_due'), ['next_update_due'], unique=False)
         batch_op.create_index(batch_op.f('ix_datasets_source_database_id'), ['source_database_id'], unique=False)
-        batch_op.create_index('ix_datasets_state_private', ['state', 'private'], unique=False)
+        batch_op.create_index('ix_datasets_state_private_agency_id', ['state', 'private', 'agency_id'], unique=False)
+        batch_op.create_index('ix_datasets_state_private_license_id', ['state', 'private', 'license_id'], unique=False)
 
     op.create_table('dataset_groups',
     sa.Column('dataset_id', sa.Uuid(), nullable=False),
@@ -234,7 +235,8 @@ def downgrade() -> None:
 
     op.drop_table('dataset_groups')
     with op.batch_alter_table('datasets', schema=None) as batch_op:
-        batch_op.drop_index('ix_datasets_state_private')
+        batch_op.drop_index('ix_datasets_state_private_license_id')
+        batch_op.drop_index('ix_datasets_state_private_agency_id')
         batch_op.drop_index(batch_op.f('ix_datasets_source_database_id'))
         batch_op.drop_index(batch_op.f('ix_datasets_next_update_due'))
         batch_op.drop_index(batch_op.f('ix_datasets_metadata_modified'))
