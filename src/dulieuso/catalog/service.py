@@ -55,6 +55,7 @@ from dulieuso.catalog.models import (
     InformationSystem,
     PublicEntry,
     ReviewComment,
+    SearchRow,
     SearchTerm,
     SharingForm,
     SharingScope,
@@ -749,7 +750,7 @@ def _terms(entry: Mapping[str, Any]) -> dict[str, int]:
 
 
 def public_row(database: Database, entry: Mapping[str, Any]) -> dict[str, Any]:
-    forms = {form for c in entry.get("categories") or [] for form in (c.get("availability") or {}).values()}
+    forms = _forms(entry)
     return {
         "database_id": database.id,
         "code": entry["code"],
@@ -769,10 +770,35 @@ def public_row(database: Database, entry: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def publish(session: Session, database: Database) -> PublicEntry:
-    """Copy the entry's current content to the public catalog and re-index it.
+def _forms(entry: Mapping[str, Any]) -> set[str]:
+    return {form for c in entry.get("categories") or [] for form in (c.get("availability") or {}).values()}
 
-    Called by ``accept`` (which records the audit event); also by ``rebuild_search_index``.
+
+def _index_rows(database_id: uuid.UUID, entry: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The search row and the search terms of one published entry."""
+    forms = _forms(entry)
+    row = {
+        "database_id": database_id,
+        "code": entry["code"],
+        "name": entry["name"],
+        "purpose": (entry.get("purpose") or "")[:400],
+        "agency_code": entry["owner_agency"]["code"],
+        "agency_name": entry["owner_agency"]["name"],
+        "level": entry.get("level"),
+        "importance": entry.get("importance") or Importance.OTHER.value,
+        "form_open_data": SharingForm.OPEN_DATA.value in forms,
+        "form_default": SharingForm.DEFAULT.value in forms,
+        "form_special_request": SharingForm.SPECIAL_REQUEST.value in forms,
+        "form_not_shared": SharingForm.NOT_SHARED.value in forms,
+    }
+    terms = [{"database_id": database_id, "term": t, "weight": w} for t, w in _terms(entry).items()]
+    return row, terms
+
+
+def publish(session: Session, database: Database) -> PublicEntry:
+    """Copy the entry's current content to the public catalog and index it for search.
+
+    Called by ``accept`` (which records the audit event).
     """
     entry = to_dict(session, database)
     entry["status"] = EntryStatus.ACCEPTED.value
@@ -780,36 +806,26 @@ def publish(session: Session, database: Database) -> PublicEntry:
     row = PublicEntry(**public_row(database, entry))
     session.add(row)
     session.flush()
-    terms = _terms(entry)
+    search_row, terms = _index_rows(database.id, entry)
+    session.execute(insert(SearchRow), [search_row])
     if terms:
-        session.execute(
-            insert(SearchTerm), [{"database_id": database.id, "term": t, "weight": w} for t, w in terms.items()]
-        )
+        session.execute(insert(SearchTerm), terms)
     return row
 
 
 def _unpublish(session: Session, database: Database) -> None:
     session.flush()
     session.execute(delete(SearchTerm).where(SearchTerm.database_id == database.id))
+    session.execute(delete(SearchRow).where(SearchRow.database_id == database.id))
     session.execute(delete(PublicEntry).where(PublicEntry.database_id == database.id))
 
 
-def rebuild_search_index(session: Session) -> int:
-    """Re-index every published entry from its stored public copy (after a bulk load).
-
-    Entries that are accepted, not secret and have no public copy yet (rows inserted
-    without the service, e.g. by the benchmark) are published from their current state.
-    Returns how many entries are in the index.
+def rebuild_search_index(session: Session, batch: int = 500) -> int:
+    """Rebuild the search index from the published copies (after a bulk load or a change
+    of the indexing rules). Accepted, non-secret entries without a published copy (rows
+    inserted without the service) are published from their current state first.
+    Returns how many entries are indexed.
     """
-    session.execute(delete(SearchTerm))
-    count = 0
-    for row in session.scalars(select(PublicEntry)):
-        terms = _terms(row.entry)
-        if terms:
-            session.execute(
-                insert(SearchTerm), [{"database_id": row.database_id, "term": t, "weight": w} for t, w in terms.items()]
-            )
-        count += 1
     missing = session.scalars(
         _query().outerjoin(PublicEntry, PublicEntry.database_id == Database.id).where(
             PublicEntry.database_id.is_(None),
@@ -819,5 +835,29 @@ def rebuild_search_index(session: Session) -> int:
     ).all()
     for database in missing:
         publish(session, database)
-        count += 1
+    session.execute(delete(SearchTerm))
+    session.execute(delete(SearchRow))
+    count = 0
+    rows: list[dict[str, Any]] = []
+    terms: list[dict[str, Any]] = []
+    ids = list(session.scalars(select(PublicEntry.database_id)))
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        for database_id, entry in session.execute(
+            select(PublicEntry.database_id, PublicEntry.entry).where(PublicEntry.database_id.in_(chunk))
+        ):
+            row, row_terms = _index_rows(database_id, entry)
+            rows.append(row)
+            terms.extend(row_terms)
+            count += 1
+        _flush_index(session, rows, terms)
     return count
+
+
+def _flush_index(session: Session, rows: list[dict[str, Any]], terms: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(SearchRow), rows)
+    if terms:
+        session.execute(insert(SearchTerm), terms)
+    rows.clear()
+    terms.clear()
