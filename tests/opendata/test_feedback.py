@@ -174,3 +174,18 @@ class TestAbuse:
         assert done.status_code == 303
         vclient.post("/logout", data={"csrf_token": token})
         assert vclient.get(f"/data/requests/{request.id}").status_code == 404
+
+
+def test_report_form_on_a_request(vclient: TestClient, voice: Voice):
+    request = data_requests.file_request(voice.db, voice.actor(voice.citizen), data_requests.RequestInput(
+        title="Yêu cầu có nội dung lạ", description="x"))
+    voice.db.commit()
+    token = login(vclient, voice.citizen2)
+    form = vclient.get(f"/data/report?target_type=data_request&target_id={request.id}&next=//evil.example")
+    assert form.status_code == 200 and "Báo cáo vi phạm" in form.text and "//evil.example" not in form.text
+    data = {"target_type": "data_request", "target_id": str(request.id), "reason": "", "next": "/data/requests",
+            "csrf_token": token}
+    assert vclient.post("/data/report", data=data).status_code == 422
+    sent = vclient.post("/data/report", data={**data, "reason": "spam"})
+    assert sent.status_code == 200 and "Cảm ơn bạn" in sent.text
+    assert vclient.post("/data/report", data={**data, "reason": "spam"}).status_code == 409

@@ -9,13 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from dulieuso.audit.models import AuditEvent
-from dulieuso.auth.permissions import ANONYMOUS
+from dulieuso.auth.permissions import ANONYMOUS, SYSTEM
 from dulieuso.errors import Conflict, Forbidden, Invalid, TooManyRequests, Unauthorized
 from dulieuso.notifications.models import Notification
 from dulieuso.opendata import requests as svc
 from dulieuso.opendata.voice_models import DataRequest, PlannedDataset, RequestStatus
 from dulieuso.policy import service as policy
-from dulieuso.auth.permissions import SYSTEM
 from tests.opendata.test_requests_support import Voice, voice  # noqa: F401  (fixture)
 
 
@@ -118,7 +117,7 @@ class TestVotes:
         for user in (voice.citizen2, voice.staff, voice.other_staff):
             svc.vote(voice.db, voice.actor(user), high.id)
         svc.vote(voice.db, voice.actor(voice.citizen2), low.id)
-        rows, total = svc.list_requests(voice.db, ANONYMOUS, svc.RequestQuery(sort="votes"))
+        rows, _ = svc.list_requests(voice.db, ANONYMOUS, svc.RequestQuery(sort="votes"))
         ours = [r.id for r in rows if r.id in {low.id, high.id}]
         assert ours == [high.id, low.id]
         assert [r.id for r in svc.ranked(voice.db, agency_id=voice.agency.id)][:2] == [high.id, low.id]

@@ -21,15 +21,14 @@ from dulieuso.agencies import service as agencies
 from dulieuso.agencies.models import Agency
 from dulieuso.app import API_PREFIX, create_app
 from dulieuso.audit.service import record
+from dulieuso.auth import service as auth_service
 from dulieuso.auth.models import Role, User
 from dulieuso.auth.permissions import SYSTEM, Actor
 from dulieuso.config import Settings
 from dulieuso.opendata.licenses import default_license_id
 from dulieuso.opendata.models import Dataset, DatasetState
 from dulieuso.policy import service as policy
-from dulieuso.auth import service as auth_service
 from tests.conftest import PASSWORD, actor_of, make_agency
-
 
 _HASH: list[str] = []
 

@@ -29,7 +29,12 @@ from dulieuso.opendata.voice_api import (
     ShowcasePublic,
     overdue_out,
 )
-from dulieuso.opendata.voice_models import AbuseReason, FeedbackCategory, RequestStatus, ShowcaseKind
+from dulieuso.opendata.voice_models import (
+    AbuseReason,
+    FeedbackCategory,
+    RequestStatus,
+    ShowcaseKind,
+)
 from dulieuso.opendata.voice_permissions import VoiceAction
 from dulieuso.web.deps import ActorDep, DbDep, LangDep, LoginDep
 from dulieuso.web.templating import render
@@ -243,8 +248,8 @@ def _local(path: str, default: str) -> str:
 
 
 @router.get("/data/report", response_class=HTMLResponse)
-def report_form(request: Request, actor: LoginDep, lang: LangDep, target_type: str = Query(max_length=20),
-                target_id: uuid.UUID = Query(), next: str = Query("/data/requests", max_length=500)) -> HTMLResponse:
+def report_form(request: Request, actor: LoginDep, lang: LangDep, target_type: Annotated[str, Query(max_length=20)],
+                target_id: uuid.UUID, next: str = Query("/data/requests", max_length=500)) -> HTMLResponse:
     data_requests.participant(actor, VoiceAction.ABUSE_REPORT)
     return render(request, T + "report.html", {
         "form": {"target_type": target_type, "target_id": str(target_id), "next": _local(next, "/data/requests")},
