@@ -93,3 +93,54 @@ def test_private_dataset_is_404_for_anonymous(client: TestClient, world: World) 
     assert client.get(f"/datastore/dump/{resource.id}").status_code == 404
     assert client.get(f"/resources/{resource.id}/download/csv").status_code == 404
     assert client.get("/api/v1/datasets", params={"q": "noi bo"}).json()["total"] == 0
+
+
+def test_staff_forms_create_upload_override_publish(client: TestClient, world: World) -> None:
+    import io
+    import re
+    import time
+
+    from dulieuso.auth.models import Role
+    from conftest import login, make_user
+
+    from .conftest import CITIZENS_CSV
+
+    editor = make_user(world.db, Role.AGENCY_EDITOR, world.agency)
+    approver = make_user(world.db, Role.AGENCY_APPROVER, world.agency)
+    world.db.commit()
+    token = login(client, editor)
+    form = client.get("/datasets/new")
+    assert form.status_code == 200 and 'name="csrf_token"' in form.text
+    bad = client.post("/datasets/new", data={"csrf_token": token, "title": "", "agency": world.agency.code}, follow_redirects=False)
+    assert bad.status_code == 422 and "Trường này là bắt buộc." in bad.text
+    made = client.post("/datasets/new", data={"csrf_token": token, "title": "Danh sách công dân mẫu", "agency": world.agency.code,
+                                              "source_database": world.source.code, "license_id": "CC-BY-4.0", "tags": "mẫu, thử"},
+                       follow_redirects=False)
+    assert made.status_code == 303 and made.headers["location"] == "/datasets/danh-sach-cong-dan-mau"
+    uploaded = client.post("/datasets/danh-sach-cong-dan-mau/resources", data={"csrf_token": token, "name": "Công dân"},
+                           files={"upload": ("cong-dan.csv", io.BytesIO(CITIZENS_CSV), "text/csv")}, follow_redirects=False)
+    assert uploaded.status_code == 303
+    resource_url = uploaded.headers["location"]
+    page = client.get(resource_url)
+    for _ in range(100):
+        progress = client.get(resource_url + "/progress")
+        if "hx-trigger" not in progress.text:
+            break
+        time.sleep(0.05)
+    page = client.get(resource_url)
+    assert "Rà soát dữ liệu cá nhân" in page.text and "cccd" in page.text
+    assert "Phê duyệt ngoại lệ" not in page.text  # an editor gets no override form
+    client.post("/logout", data={"csrf_token": token})
+    token = login(client, approver)
+    page = client.get(resource_url)
+    assert "Phê duyệt ngoại lệ và cho phép công bố" in page.text
+    blocked = client.post("/datasets/danh-sach-cong-dan-mau/publish", data={"csrf_token": token})
+    assert blocked.status_code == 409 and "dữ liệu cá nhân" in blocked.text
+    short = client.post(resource_url + "/pii-override", data={"csrf_token": token, "reason": "ngắn"})
+    assert short.status_code == 422 and 'id="e-reason"' in short.text
+    done = client.post(resource_url + "/pii-override", data={"csrf_token": token,
+                       "reason": "Các số định danh là số giả lập dùng cho đào tạo."}, follow_redirects=False)
+    assert done.status_code == 303
+    published = client.post("/datasets/danh-sach-cong-dan-mau/publish", data={"csrf_token": token}, follow_redirects=False)
+    assert published.status_code == 303
+    assert re.search(r"Bộ dữ liệu đã được công khai", client.get(published.headers["location"]).text)
