@@ -4,13 +4,14 @@ One local upstream (the built-in demo upstream under uvicorn, one process) is ca
 ways, side by side in one run, with wrk on loopback:
 
 * **direct**: wrk → upstream;
-* **gateway**: wrk → ``/gateway/{service}/...`` of a dulieuso server (one uvicorn worker,
-  SQLite in WAL mode, a bearer token, a grant, every call logged and committed before the
-  response is released) → upstream; run twice: log fsync on (default) and off;
+* **gateway**: wrk → ``/gateway/{service}/...`` of a dulieuso server (SQLite in WAL mode,
+  a bearer token, a grant, every call logged and committed before the response is
+  released) → upstream; three runs: one worker with the log's fsync on (the default), one
+  worker with it off, two workers with it off;
 * **nginx** (peer): wrk → Debian's nginx ``proxy_pass`` with upstream keep-alive → upstream.
 
 At 1 and 64 connections: requests/s and p50/p99 latency; added latency = (p50 or p99 via
-the proxy) − (direct). Loopback only, bounded in time (about 2 minutes with defaults).
+the proxy) − (direct). Loopback only, bounded in time (about 3 minutes with defaults).
 
     .venv/bin/python bench/gateway_bench.py [--seconds 10] [--out bench/results/gateway.json]
 """
@@ -37,18 +38,22 @@ import httpx
 PATH = "/dan-so/communes/03385/population"
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
-# The platform app plus the gateway router (until app.py mounts it), one uvicorn worker.
-LAUNCHER = """
-import sys, uvicorn
+# The platform app plus the gateway (until app.py mounts it), as a uvicorn app factory so
+# that it can run with several workers (the log writer takes a database lock per batch).
+FACTORY = """
+import os
 from dulieuso.app import create_app
 from dulieuso.config import Settings
 from dulieuso.sharing import gateway
-app = create_app(Settings())
-if not any(getattr(r, "path", "") == "/gateway/token" for r in app.routes):
-    app.include_router(gateway.router)
-    app.add_middleware(gateway.GatewayDispatch)
-app.state.sharing_log_fsync = sys.argv[2] == "1"
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=None, access_log=False)
+
+
+def make():
+    app = create_app(Settings())
+    if not any(getattr(r, "path", "") == "/gateway/token" for r in app.routes):
+        app.include_router(gateway.router)
+        app.add_middleware(gateway.GatewayDispatch)
+    app.state.sharing_log_fsync = os.environ.get("BENCH_LOG_FSYNC") == "1"
+    return app
 """
 
 
@@ -211,13 +216,18 @@ def main() -> None:
         measure("direct", f"{upstream}{PATH}", None)
         measure("nginx proxy_pass (peer)", f"http://127.0.0.1:{nginx_port}{PATH}", None)
         entries = {}
-        for fsync in ("1", "0"):
+        (work / "bench_gateway_app.py").write_text(FACTORY)
+        variants = [("1", 1, "gateway (log fsync on)"), ("0", 1, "gateway (log fsync off)"),
+                    ("0", 2, "gateway (fsync off, 2 workers)")]
+        for fsync, workers, label in variants:
             gw_port = free_port()
             base = f"http://127.0.0.1:{gw_port}"
-            log = (work / f"gateway-{fsync}.log").open("w")
+            log = (work / f"gateway-{fsync}-{workers}.log").open("w")
             logs.append(log)
-            gateway = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(gw_port), fsync], env=env,
-                                       stdout=log, stderr=log)
+            gateway = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "bench_gateway_app:make", "--factory", "--app-dir", str(work),
+                 "--host", "127.0.0.1", "--port", str(gw_port), "--workers", str(workers), "--log-level", "warning",
+                 "--no-access-log"], env={**env, "BENCH_LOG_FSYNC": fsync}, stdout=log, stderr=log)
             procs.append(gateway)
             wait_until_up(f"{base}/gateway/token", gateway)
             token = httpx.post(f"{base}/gateway/token", data={
@@ -225,7 +235,6 @@ def main() -> None:
             }).json()["access_token"]
             script = work / "auth.lua"
             script.write_text(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
-            label = "gateway (log fsync on)" if fsync == "1" else "gateway (log fsync off)"
             measure(label, f"{base}/gateway/{service}/communes/03385/population", script)
             gateway.terminate()
             gateway.wait(30)
@@ -240,7 +249,7 @@ def main() -> None:
             return next(r for r in results if r["target"] == target and r["connections"] == connections)
 
         summary = {}
-        for target in ("nginx proxy_pass (peer)", "gateway (log fsync on)", "gateway (log fsync off)"):
+        for target in ("nginx proxy_pass (peer)", *(label for _, _, label in variants)):
             for connections in (1, 64):
                 r, d = row(target, connections), row("direct", connections)
                 summary[f"{target} c={connections}"] = {
@@ -257,7 +266,7 @@ def main() -> None:
                         "load_average_after": os.getloadavg()},
             "seconds_per_run": args.seconds,
             "path": PATH,
-            "gateway_workers": 1,
+            "gateway_workers": {label: workers for _, workers, label in variants},
             "results": results,
             "summary": summary,
             **entries,

@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
@@ -333,5 +332,3 @@ def get_token(client: Any, client_id: str, secret: str = SECRET) -> str:
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
 
-
-__all__ = ["httpx"]
