@@ -55,3 +55,17 @@ def test_cancelling_a_queued_job_keeps_the_previous_version(runner, corpus, tmp_
 
 def test_unknown_job(runner):
     assert runner.status("nope") is None and runner.cancel("nope") is False
+
+
+def test_other_slow_work_runs_as_a_task(runner, load):
+    from dulieuso.datastore import pii
+
+    parquet = load("semicolon_decimal_comma.csv").parquet_path
+    status = runner.wait(runner.submit_task(lambda: pii.scan(parquet), resource_dir=parquet.parent), 30)
+    assert status.state == jobs.SUCCEEDED and status.value.verdict == pii.VERDICT_CLEAR
+
+    def broken():
+        raise ValueError("no")
+
+    failed = runner.wait(runner.submit_task(broken, resource_dir=parquet.parent), 30)
+    assert failed.state == jobs.FAILED and failed.error.code == "task_failed"

@@ -38,6 +38,8 @@ FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 STAGE_QUEUED = N_("Waiting for an earlier upload to finish")
 STAGE_CANCELLED = N_("Cancelled; the previous version is still served.")
 STAGE_FAILED = N_("The upload could not be loaded.")
+STAGE_WORKING = N_("Working")
+STAGE_DONE = N_("Done")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class JobStatus:
     finished_at: float | None = None
     result: IngestResult | None = None
     error: DomainError | None = None
+    value: Any = None  # what a task (``submit_task``) returned
 
     @property
     def finished(self) -> bool:
@@ -79,7 +82,7 @@ class JobStatus:
 class _Job:
     status: JobStatus
     cancel: threading.Event = field(default_factory=threading.Event)
-    future: Future[IngestResult] | None = None
+    future: Future[Any] | None = None
 
 
 class JobRunner:
@@ -145,6 +148,46 @@ class JobRunner:
             if on_done:
                 on_done(final)
             return result
+
+        job.future = self._pool.submit(run)
+        return job_id
+
+    def submit_task(
+        self,
+        func: Callable[[], Any],
+        *,
+        resource_dir: Path,
+        stage: str = STAGE_WORKING,
+        on_done: Callable[[JobStatus], None] | None = None,
+    ) -> str:
+        """Run other slow datastore work off the web workers, with the same job states:
+        the personal-data scan (``lambda: pii.scan(path)``), ``query.prepare_sort`` or
+        ``query.prepare_text``. The value returned is in ``JobStatus.value``."""
+        job_id = uuid.uuid4().hex
+        job = _Job(JobStatus(job_id, QUEUED, 0.0, STAGE_QUEUED, Path(resource_dir), time.time()))
+        with self._lock:
+            self._jobs[job_id] = job
+            self._forget_old()
+
+        def run() -> Any:
+            if job.cancel.is_set():
+                final = self._update(job_id, state=CANCELLED, stage=STAGE_CANCELLED, finished_at=time.time())
+            else:
+                self._update(job_id, state=RUNNING, stage=stage, started_at=time.time())
+                try:
+                    value = func()
+                except DomainError as error:
+                    final = self._update(job_id, state=FAILED, stage=STAGE_FAILED, error=error, finished_at=time.time())
+                except Exception as error:
+                    wrapped = DomainError(Msg("The upload could not be loaded."), code="task_failed",
+                                          extra={"detail": type(error).__name__})
+                    final = self._update(job_id, state=FAILED, stage=STAGE_FAILED, error=wrapped, finished_at=time.time())
+                else:
+                    final = self._update(job_id, state=SUCCEEDED, stage=STAGE_DONE, percent=100.0, value=value,
+                                         finished_at=time.time())
+            if on_done:
+                on_done(final)
+            return final.value
 
         job.future = self._pool.submit(run)
         return job_id
