@@ -507,6 +507,18 @@ class TestPages:
         )
         assert response.status_code == 403
 
+    def test_the_administrator_may_import_for_every_agency_named_in_the_file(self, world, import_client):
+        admin = make_user(world.db, Role.PLATFORM_ADMIN)
+        world.db.commit()
+        login(import_client, admin)
+        page = import_client.get("/catalog/import")
+        assert 'value="*"' in page.text and "Mọi cơ quan ghi trong tệp" in page.text
+
+    def test_an_editor_is_offered_only_their_agency(self, world, import_client, editor_user):
+        login(import_client, editor_user)
+        page = import_client.get("/catalog/import")
+        assert re.findall(r'<option value="([^"]+)"', page.text) == [AGENCY]
+
     def test_anonymous_visitors_are_sent_to_log_in(self, import_client):
         response = import_client.get("/catalog/import", follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/login")
