@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import make_agency
 from sqlalchemy.orm import Session
 
 from dulieuso.agencies.models import Agency
@@ -28,14 +29,13 @@ from dulieuso.catalog.models import (
 from dulieuso.config import Settings
 from dulieuso.opendata import resources, service
 from dulieuso.opendata.models import Dataset
-from conftest import make_agency
 
 SCHOOLS_CSV = (
     "Mã trường,Tên trường,Xã,Số học sinh,Ngày thành lập\n"
     "TH01,Trường Tiểu học Tam Đường,Bình Lư,420,01/09/1995\n"
     "TH02,Trường Tiểu học Sìn Hồ,Sìn Hồ,315,15/08/2001\n"
     "TH03,=HYPERLINK(\"http://x\"),Phong Thổ,128,05/09/2010\n"
-).encode("utf-8")
+).encode()
 
 CITIZENS_CSV = (
     "Họ và tên,Số CCCD,Xã\n"
@@ -43,7 +43,7 @@ CITIZENS_CSV = (
     "Lò Thị Bình,001190023456,Sìn Hồ\n"
     "Tòng Văn Cường,001095034567,Phong Thổ\n"
     "Giàng A Dơ,001088045678,Mường Tè\n"
-).encode("utf-8")
+).encode()
 
 
 def staff(role: Role, agency: Agency | None) -> Actor:

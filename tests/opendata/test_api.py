@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 
+from conftest import bearer, make_user
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from dulieuso.audit.models import AuditEvent
 from dulieuso.auth.models import Role
-from conftest import bearer, make_user
 
 from .conftest import CITIZENS_CSV, SCHOOLS_CSV, World
 

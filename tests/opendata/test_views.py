@@ -100,8 +100,9 @@ def test_staff_forms_create_upload_override_publish(client: TestClient, world: W
     import re
     import time
 
-    from dulieuso.auth.models import Role
     from conftest import login, make_user
+
+    from dulieuso.auth.models import Role
 
     from .conftest import CITIZENS_CSV
 

@@ -17,7 +17,14 @@ from dulieuso.i18n import Msg
 from dulieuso.opendata import resources, search, service
 from dulieuso.opendata.licenses import list_licenses
 from dulieuso.opendata.ratelimit import DOWNLOADS
-from dulieuso.opendata.schemas import DatasetIn, DictionaryIn, GroupIn, OverrideIn, PrivateIn, ResourceLinkIn
+from dulieuso.opendata.schemas import (
+    DatasetIn,
+    DictionaryIn,
+    GroupIn,
+    OverrideIn,
+    PrivateIn,
+    ResourceLinkIn,
+)
 from dulieuso.opendata.viewmodels import dataset_dict, group_dict, license_dict, resource_dict
 from dulieuso.web.deps import ActorDep, DbDep, LangDep, LoginDep, SettingsDep, client_ip
 from dulieuso.web.schemas import ERROR_RESPONSES

@@ -41,12 +41,19 @@ from dulieuso.audit.service import record, snapshot
 from dulieuso.auth.permissions import SYSTEM, Actor, can, require
 from dulieuso.config import Settings
 from dulieuso.datastore import export, jobs, pii, storage
-from dulieuso.datastore.ingest import IngestLimits, detect_format, ingest, ingest_error_report
+from dulieuso.datastore.ingest import IngestLimits, detect_format, ingest_error_report
 from dulieuso.errors import Conflict, DomainError, Invalid, NotFound, PayloadTooLarge
-from dulieuso.i18n import Msg, N_
+from dulieuso.i18n import N_, Msg
 from dulieuso.opendata import service
 from dulieuso.opendata.events import OpenDataEvent
-from dulieuso.opendata.models import Dataset, DownloadCount, IngestStatus, PiiStatus, Resource, UrlType
+from dulieuso.opendata.models import (
+    Dataset,
+    DownloadCount,
+    IngestStatus,
+    PiiStatus,
+    Resource,
+    UrlType,
+)
 from dulieuso.opendata.permissions import OpenDataAction
 
 log = logging.getLogger("dulieuso.opendata")

@@ -58,7 +58,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 #: commits late with an older timestamp is seen within that time).
 CACHE_SECONDS = 30.0
 CACHE_SIZE = 1024
-_CACHE: OrderedDict[tuple[Any, ...], tuple[float, int, dict[str, list["FacetItem"]]]] = OrderedDict()
+_CACHE: OrderedDict[tuple[Any, ...], tuple[float, int, dict[str, list[FacetItem]]]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 #: Ranked result ids of full-text searches with up to RANKED_CACHE_MAX hits.
 RANKED_CACHE_MAX = 5000

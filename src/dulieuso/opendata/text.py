@@ -42,7 +42,7 @@ def render_markdown(source: str | None) -> Markup:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
-    return Markup(clean)  # noqa: S704  (sanitised just above)
+    return Markup(clean)
 
 
 def plain_text(source: str | None, limit: int = 300) -> str:
