@@ -83,7 +83,7 @@ def test_a_runaway_query_is_stopped_within_the_limit(tables):
             timeout_s=0.5,
         )
     assert caught.value.code == "query_timeout"
-    assert time.perf_counter() - started < 3
+    assert time.perf_counter() - started < 5
 
 
 def test_file_access_is_off_even_if_a_check_were_missed(tables):

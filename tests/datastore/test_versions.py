@@ -108,15 +108,16 @@ def test_a_long_copy_reports_progress_and_can_be_stopped_midway(tmp_path, write,
 
     ingest(source, resource_dir=tmp_path / "long", filename="long.csv", progress=record)
     fractions = [f for f, _ in seen]
-    assert fractions == sorted(fractions) or max(fractions) == 1.0
+    assert fractions == sorted(fractions)
     assert seen[-1] == (1.0, "Done")
 
     before = served(resource)
 
     def crash_while_writing(fraction, stage):
-        if stage == "Writing the data" and fraction > 0.3:
+        # Reports during the COPY come from the watcher thread, every 0.25 s.
+        if threading.current_thread().name == "ingest-watch":
             raise RuntimeError("disk pulled out")
 
-    with pytest.raises((RuntimeError, Cancelled)):
+    with pytest.raises(RuntimeError, match="disk pulled out"):
         ingest(source, resource_dir=resource, filename="long.csv", progress=crash_while_writing)
     assert served(resource) == before

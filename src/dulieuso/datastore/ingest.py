@@ -229,6 +229,8 @@ class _Run:
         self._lock = threading.Lock()
         self._span: tuple[float, float, str] | None = None  # progress range of the running COPY
         self._failed: BaseException | None = None
+        self._report_lock = threading.Lock()
+        self._last = 0.0
         self._watch_stop = threading.Event()
         self._watcher = threading.Thread(target=self._watch, daemon=True, name="ingest-watch")
         self._watcher.start()
@@ -248,7 +250,7 @@ class _Run:
                 continue
             low, high, stage = span
             try:
-                self._progress(low + (high - low) * min(done, 100.0) / 100.0, stage)
+                self._report(low + (high - low) * min(done, 100.0) / 100.0, stage, only_while_tracking=True)
             except BaseException as error:  # the callback says stop: stop the query
                 self._failed = error
                 self.con.interrupt()
@@ -260,14 +262,28 @@ class _Run:
             self._span = (low, high, stage)
 
     def untrack(self) -> None:
-        with self._lock:
+        # Under the report lock too: once this returns, no late report from the
+        # watcher can follow the main thread's next stage.
+        with self._report_lock, self._lock:
             self._span = None
 
     def progress(self, fraction: float, stage: str) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled()
-        if self._progress is not None:
-            self._progress(max(0.0, min(1.0, fraction)), stage)
+        self._report(fraction, stage)
+
+    def _report(self, fraction: float, stage: str, only_while_tracking: bool = False) -> None:
+        """Call the progress callback, from either thread, never going backwards."""
+        if self._progress is None:
+            return
+        fraction = max(0.0, min(1.0, fraction))
+        with self._report_lock:
+            if only_while_tracking and self._span is None:
+                return
+            if fraction < self._last:
+                return
+            self._last = fraction
+            self._progress(fraction, stage)
 
     def close(self) -> None:
         self._watch_stop.set()
