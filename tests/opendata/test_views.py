@@ -47,8 +47,14 @@ def test_pages_render_in_vietnamese(client: TestClient, published) -> None:
     assert ordered.text.index("Tam Đường") < ordered.text.index("Sìn Hồ")
     chart = client.get(f"/datasets/{dataset.name}/chart", params={"resource": str(resource.id), "column": "Xã", "value": "Số học sinh"})
     assert chart.status_code == 200 and chart.json()["values"][0] == 420
-    agency = client.get(f"/data/agencies/{dataset.agency_id and published[0].agency_id and ''}")
-    assert agency.status_code == 404
+    from dulieuso.agencies.models import Agency
+
+    agency = client.app.state.sessionmaker().get(Agency, dataset.agency_id)
+    agency_page = client.get(f"/data/agencies/{agency.code}")
+    assert agency_page.status_code == 200 and "Danh sách trường học" in agency_page.text
+    assert client.get("/data/agencies/KHONG-CO").status_code == 404
+    english = client.get(f"/datasets/{dataset.name}", params={"lang": "en"})
+    assert "Licence and terms of use" in english.text and "as is" in english.text
     res_page = client.get(f"/resources/{resource.id}")
     assert res_page.status_code == 200 and "Từ điển dữ liệu" in res_page.text
 

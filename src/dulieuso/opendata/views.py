@@ -402,6 +402,17 @@ def add_resource(
     return RedirectResponse(f"/resources/{resource.id}", status_code=303)
 
 
+def _resource_view(resource: Resource) -> dict[str, Any]:
+    """What the resource page shows (a dict, not the ORM row: STYLE.md §10)."""
+    return {
+        "id": str(resource.id), "name": resource.name, "description": resource.description, "format": resource.format,
+        "size": resource.size, "hash": resource.hash, "last_modified": resource.last_modified,
+        "datastore_rows": resource.datastore_rows, "datastore_active": resource.datastore_active,
+        "ingest_status": resource.ingest_status.value, "url_type": resource.url_type.value, "url": resource.url,
+        "has_file": bool(resource.storage_path),
+    }
+
+
 @router.get("/resources/{resource_id}", response_class=HTMLResponse)
 def resource_page(resource_id: str, request: Request, db: DbDep, actor: ActorDep, settings: SettingsDep, lang: LangDep) -> HTMLResponse:
     resource = resources.get_resource(db, actor, resource_id)
@@ -410,7 +421,7 @@ def resource_page(resource_id: str, request: Request, db: DbDep, actor: ActorDep
     dataset = resource.dataset
     staff = can(actor, OpenDataAction.VIEW_PRIVATE, dataset.agency_id)
     context = {
-        "r": resource, "d": {"name": dataset.name, "title": dataset.title},
+        "r": _resource_view(resource), "d": {"name": dataset.name, "title": dataset.title},
         "dictionary": resources.dictionary(settings, resource),
         "report": resources.metadata(settings, resource).get("report"),
         "status": resources.ingest_status(db, actor, resource_id, settings=settings, lang=lang),
@@ -474,7 +485,7 @@ def pii_override(resource_id: str, request: Request, db: DbDep, actor: LoginDep,
         resource = resources.get_resource(db, actor, resource_id)
         dataset = resource.dataset
         context = {
-            "r": resource, "d": {"name": dataset.name, "title": dataset.title},
+            "r": _resource_view(resource), "d": {"name": dataset.name, "title": dataset.title},
             "dictionary": resources.dictionary(settings, resource), "report": resources.metadata(settings, resource).get("report"),
             "status": resources.ingest_status(db, actor, resource_id, settings=settings, lang=lang), "staff": True,
             "can_edit": can(actor, OpenDataAction.EDIT, dataset.agency_id), "can_override": True,
