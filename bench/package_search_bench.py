@@ -192,7 +192,7 @@ def measure(url: str, facts: dict[str, Any], requests: int) -> dict[str, dict[st
     proc = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port), data_dir], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}/api/3/action/package_search"
     try:
-        with httpx.Client(timeout=30) as client:
+        with httpx.Client(timeout=180) as client:
             deadline = time.monotonic() + 60
             while True:
                 try:
@@ -213,7 +213,8 @@ def measure(url: str, facts: dict[str, Any], requests: int) -> dict[str, dict[st
                     "sort": "id asc", "rows": 100,
                 },
             }
-            results = {}
+            results: dict[str, Any] = {}
+            load_before = os.getloadavg()[0]
             for name, params in mixes.items():
                 count = requests if name == "q + 2 facets" else max(20, requests // 3)
                 for _ in range(10):  # warm-up
@@ -233,6 +234,7 @@ def measure(url: str, facts: dict[str, Any], requests: int) -> dict[str, dict[st
                     "max": times[-1],
                 }
                 print(f"  {name:28} p50 {results[name]['p50']:6.1f} ms  p95 {results[name]['p95']:6.1f} ms  (n={count})", flush=True)
+            results["_load"] = {"before": load_before, "after": os.getloadavg()[0]}
             return results
     finally:
         proc.terminate()
@@ -281,7 +283,14 @@ def readme_section(n: int, runs: dict[str, dict[str, Any]]) -> str:
     ]
     for db, run in runs.items():
         for name, r in run["results"].items():
+            if name.startswith("_"):
+                continue
             lines.append(f"| {db} | {name} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.1f} |")
+    lines.append("")
+    for db, run in runs.items():
+        load = run["results"].get("_load", {})
+        lines.append(f"{db}: load {run['load_s']:.0f} s for the bulk insert; 1-minute load average "
+                     f"{load.get('before', 0):.1f} → {load.get('after', 0):.1f} during the measurement.")
     lines += ["", "<!-- package-search-bench:notes -->", END]
     return "\n".join(lines)
 

@@ -95,7 +95,7 @@ class TestBuilder:
 
     def test_the_shapes_do_catch_a_broken_document(self):
         graph = dcat.dataset_graph(INFO, PACKAGE)
-        node = rdflib.URIRef(f"{INFO.base_url}/dataset/{PACKAGE['id']}")
+        node = rdflib.URIRef(f"{INFO.base_url}/datasets/{PACKAGE['id']}")
         graph.remove((node, DCTERMS.description, None))
         publisher = next(graph.objects(node, DCTERMS.publisher))
         graph.remove((publisher, RDF.type, None))
@@ -104,7 +104,7 @@ class TestBuilder:
 
     def test_vocabularies_and_language_tags(self):
         graph = dcat.dataset_graph(INFO, PACKAGE)
-        node = rdflib.URIRef(f"{INFO.base_url}/dataset/{PACKAGE['id']}")
+        node = rdflib.URIRef(f"{INFO.base_url}/datasets/{PACKAGE['id']}")
         titles = {(t.language, str(t)) for t in graph.objects(node, DCTERMS.title)}
         assert titles == {("vi", "Danh sách trường học"), ("en", "List of schools")}
         keywords = {(k.language, str(k)) for k in graph.objects(node, DCAT.keyword)}
@@ -113,7 +113,7 @@ class TestBuilder:
         themes = set(graph.objects(node, DCAT.theme))
         assert rdflib.URIRef(f"{dcat.EU_THEME}/EDUC") in themes
         assert (rdflib.URIRef(f"{dcat.EU_THEME}/EDUC"), SKOS.inScheme, dcat.EU_THEME) in graph
-        distribution = rdflib.URIRef(f"{node}/resource/r1")
+        distribution = rdflib.URIRef(f"{INFO.base_url}/resources/r1")
         assert (distribution, DCTERMS.format, rdflib.URIRef(dcat.EU_FILE_TYPE + "CSV")) in graph
         assert (distribution, DCAT.mediaType, rdflib.URIRef(dcat.IANA + "text/csv")) in graph
         period = next(graph.objects(node, DCTERMS.temporal))

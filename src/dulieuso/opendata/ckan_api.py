@@ -14,6 +14,7 @@ dataset and appears only here and in the action names.
 
 from __future__ import annotations
 
+import heapq
 import inspect
 import json
 import logging
@@ -24,12 +25,14 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import String, and_, false, func, literal, not_, or_, select, true
+from sqlalchemy import String, and_, false, func, literal, not_, or_, select, true, type_coerce
 from sqlalchemy.orm import Session, aliased
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -722,7 +725,7 @@ SNAPSHOT_TTL_S = 60.0
 class _Snapshot:
     key: tuple[Any, ...]
     loaded_at: float
-    rows: dict[Any, tuple[Any, ...]]  # id -> (agency_id, license_id, modified, created, name, title, downloads)
+    rows: dict[str, tuple[Any, ...]]  # id hex -> (agency_id, license_id, modified, created, name, title, downloads)
     tags: dict[Any, tuple[Any, ...]]
     groups: dict[Any, tuple[Any, ...]]
     formats: dict[Any, tuple[str, ...]]
@@ -746,39 +749,54 @@ def _fingerprint(session: Session) -> tuple[Any, ...]:
     return (str(session.get_bind().engine.url), count, newest, highest)
 
 
+def _raw(column: Any) -> Any:
+    """A uuid column as the driver returns it (a hex string on SQLite), without building
+    a ``uuid.UUID`` per row: the snapshot keys datasets by :func:`_key`."""
+    return type_coerce(column, String)
+
+
+def _key(value: Any) -> str:
+    return value if isinstance(value, str) else value.hex
+
+
+@lru_cache(maxsize=20_000)
+def _words(text_: str | None) -> frozenset[str]:
+    return frozenset(words(text_))
+
+
 def _load_snapshot(session: Session, key: tuple[Any, ...]) -> _Snapshot:
-    rows = {
-        r[0]: tuple(r[1:])
-        for r in session.execute(
-            select(Dataset.id, Dataset.agency_id, Dataset.license_id, Dataset.metadata_modified, Dataset.metadata_created,
-                   Dataset.name, Dataset.title, Dataset.download_count, Dataset.title_en)
-        )
-    }
-    tags: dict[Any, list[Any]] = {}
-    tag_names = {t.id: t.name for t in session.execute(select(Tag.id, Tag.name))}
-    tag_words: dict[Any, set[str]] = {}
-    for dataset_id, tag_id in session.execute(select(DatasetTag.dataset_id, DatasetTag.tag_id)):
-        tags.setdefault(dataset_id, []).append(tag_id)
-        tag_words.setdefault(dataset_id, set()).update(words(tag_names.get(tag_id)))
-    groups: dict[Any, list[Any]] = {}
-    for dataset_id, group_id in session.execute(select(DatasetGroup.dataset_id, DatasetGroup.group_id)):
-        groups.setdefault(dataset_id, []).append(group_id)
-    formats: dict[Any, set[str]] = {}
-    for dataset_id, fmt in session.execute(select(Resource.dataset_id, Resource.format).where(Resource.format != "")):
-        formats.setdefault(dataset_id, set()).add(fmt.upper())
+    rows: dict[str, tuple[Any, ...]] = {}
+    title_words: dict[str, frozenset[str]] = {}
+    for r in session.execute(
+        select(_raw(Dataset.id), _raw(Dataset.agency_id), Dataset.license_id, Dataset.metadata_modified,
+               Dataset.metadata_created, Dataset.name, Dataset.title, Dataset.download_count, Dataset.title_en)
+    ):
+        ident = _key(r[0])
+        rows[ident] = (_key(r[1]), *r[2:8])
+        title_words[ident] = _words(r[6]) | _words(r[8])
+    tag_names = {_key(t[0]): t[1] for t in session.execute(select(_raw(Tag.id), Tag.name))}
+    tags: dict[str, list[str]] = {}
+    for dataset_id, tag_id in session.execute(select(_raw(DatasetTag.dataset_id), _raw(DatasetTag.tag_id))):
+        tags.setdefault(_key(dataset_id), []).append(_key(tag_id))
+    groups: dict[str, list[str]] = {}
+    for dataset_id, group_id in session.execute(select(_raw(DatasetGroup.dataset_id), _raw(DatasetGroup.group_id))):
+        groups.setdefault(_key(dataset_id), []).append(_key(group_id))
+    formats: dict[str, set[str]] = {}
+    for dataset_id, fmt in session.execute(select(_raw(Resource.dataset_id), Resource.format).where(Resource.format != "")):
+        formats.setdefault(_key(dataset_id), set()).add(fmt.upper())
     agency_words = {
-        a.id: frozenset(words(a.name_vi) + words(a.short_name) + words(a.code))
-        for a in session.execute(select(Agency.id, Agency.name_vi, Agency.short_name, Agency.code))
+        _key(a[0]): _words(a[1]) | _words(a[2]) | _words(a[3])
+        for a in session.execute(select(_raw(Agency.id), Agency.name_vi, Agency.short_name, Agency.code))
     }
     return _Snapshot(
         key=key,
         loaded_at=time.monotonic(),
-        rows={k: v[:7] for k, v in rows.items()},
+        rows=rows,
         tags={k: tuple(v) for k, v in tags.items()},
         groups={k: tuple(v) for k, v in groups.items()},
         formats={k: tuple(sorted(v)) for k, v in formats.items()},
-        title_words={k: frozenset(words(v[5]) + words(v[7])) for k, v in rows.items()},
-        tag_words={k: frozenset(v) for k, v in tag_words.items()},
+        title_words=title_words,
+        tag_words={k: frozenset().union(*(_words(tag_names.get(t)) for t in v)) for k, v in tags.items()},
         agency_words=agency_words,
         tag_names=tag_names,
     )
@@ -827,22 +845,38 @@ def _score(snap: _Snapshot, ident: Any, expanded: list[frozenset[str]]) -> int:
 _ROW = {"metadata_modified": 2, "metadata_created": 3, "name": 4, "title": 5, "downloads": 6}
 
 
-def _ordered(session: Session, snap: _Snapshot, ids: list[Any], sort: list[tuple[str, bool]], query: list[str]) -> list[Any]:
-    """``ids`` in the requested order, ties broken by id (pages never overlap)."""
-    ordered = sorted(ids)
-    for key, descending in reversed(sort):
+def _ordered(session: Session, snap: _Snapshot, ids: list[str], sort: list[tuple[str, bool]], query: list[str], wanted: int) -> list[str]:
+    """The first ``wanted`` of ``ids`` in the requested order, ties broken by id (pages
+    never overlap). Numbers and dates sort through one composite key and a heap;
+    a descending text sort falls back to stable sorts."""
+    expanded = _expansions(session, query) if query and any(k == "score" for k, _ in sort) else None
+    parts: list[Callable[[str], Any]] = []
+    for key, descending in sort:
         if key == "score":
-            if not query:
+            if expanded is None:
                 continue
-            expanded = _expansions(session, query)
-            scores = {i: _score(snap, i, expanded) for i in ordered}
-            ordered.sort(key=scores.__getitem__, reverse=descending)
-        elif key == "id":
-            ordered.sort(reverse=descending)
-        else:
+            parts.append((lambda i, e=expanded: -_score(snap, i, e)) if descending else (lambda i, e=expanded: _score(snap, i, e)))
+        elif key in {"metadata_modified", "metadata_created", "downloads"}:
             position = _ROW[key]
-            ordered.sort(key=lambda i: snap.rows[i][position], reverse=descending)
-    return ordered
+
+            def number(i: str, position: int = position) -> float:
+                value = snap.rows[i][position]
+                return value.timestamp() if isinstance(value, datetime) else float(value or 0)
+
+            parts.append((lambda i, f=number: -f(i)) if descending else number)
+        elif key == "id":
+            if descending:
+                return sorted(ids, reverse=True)[:wanted]
+            break
+        else:
+            if descending:
+                ordered = sorted(ids)
+                for k, d in reversed(sort):
+                    if k in _ROW:
+                        ordered.sort(key=lambda i, p=_ROW[k]: snap.rows[i][p], reverse=d)
+                return ordered[:wanted]
+            parts.append(lambda i, p=_ROW[key]: snap.rows[i][p])
+    return heapq.nsmallest(wanted, ids, key=lambda i: (*(f(i) for f in parts), i))
 
 
 def _count_facet(call: Call, snap: _Snapshot, name: str, ids: list[Any], limit: int, mincount: int) -> list[dict[str, Any]]:
@@ -862,9 +896,9 @@ def _count_facet(call: Call, snap: _Snapshot, name: str, ids: list[Any], limit: 
             counts.update(snap.formats.get(i, ()))
     labels: dict[Any, tuple[str, str]] = {}
     if name == "organization":
-        labels = {a.id: (org_name(a.code), a.name_vi) for a in _agencies(call)}
+        labels = {a.id.hex: (org_name(a.code), a.name_vi) for a in _agencies(call)}
     elif name == "groups":
-        labels = {g.id: (g.name, g.title_vi) for g in call.session.scalars(select(Group))}
+        labels = {g.id.hex: (g.name, g.title_vi) for g in call.session.scalars(select(Group))}
     elif name == "tags":
         labels = {k: (v, v) for k, v in snap.tag_names.items()}
     items = []
@@ -912,19 +946,20 @@ def package_search(call: Call, data: dict[str, Any]) -> dict[str, Any]:
         for name in facet_names:
             cache_key = (*audience, name, params.facet_limit, params.facet_mincount)
             if cache_key not in snap.totals:
-                ids = list(session.scalars(stmt))
+                ids = [_key(i) for i in session.scalars(select(_raw(Dataset.id)).where(*conditions))]
                 snap = _current_snapshot(session, ids)
                 snap.totals[cache_key] = _count_facet(call, snap, name, ids, params.facet_limit, params.facet_mincount)
             facet_items[name] = snap.totals[cache_key]
     else:
-        stmt = select(Dataset.id).where(*conditions)
+        stmt = select(_raw(Dataset.id)).where(*conditions)
         if query:
             stmt = stmt.where(Dataset.id.in_(_text_match(session, query)))
-        ids = list(session.scalars(stmt))
+        ids = [_key(i) for i in session.scalars(stmt)]
         if any(i not in snap.rows for i in ids):
             snap = _current_snapshot(session, ids)
         count = len(ids)
-        page = _ordered(session, snap, ids, params.sort, query)[params.start : params.start + params.rows] if params.rows else []
+        ordered = _ordered(session, snap, ids, params.sort, query, params.start + params.rows) if params.rows else []
+        page = [uuid.UUID(hex=i) for i in ordered[params.start :]]
         for name in facet_names:
             facet_items[name] = _count_facet(call, snap, name, ids, params.facet_limit, params.facet_mincount)
     results = _package_dicts(call, page)

@@ -505,8 +505,7 @@ def license_dict(lic: Any, lang: str = "vi") -> dict[str, Any]:
 
 def resource_url(resource: Any, dataset_name: str, base_url: str) -> str:
     if resource.url_type == "upload" or getattr(resource.url_type, "value", None) == "upload":
-        filename = resource.filename or "data"
-        return f"{base_url}/dataset/{dataset_name}/resource/{resource.id}/download/{filename}"
+        return f"{base_url}/resources/{resource.id}/download/original"
     return resource.url or ""
 
 
@@ -566,7 +565,7 @@ def package_dict(
         "name": dataset.name,
         "title": dataset.title,
         "notes": dataset.notes or "",
-        "url": f"{base_url}/dataset/{dataset.name}",
+        "url": f"{base_url}/datasets/{dataset.name}",
         "version": dataset.version or None,
         "type": "dataset",
         "author": agency.name_vi if agency is not None else None,

@@ -283,12 +283,11 @@ class Builder:
     # -- dataset ---------------------------------------------------------------
 
     def publisher(self, organization: Mapping[str, Any]) -> URIRef:
-        node = URIRef(f"{self.base}/organization/{organization['name']}")
+        node = URIRef(organization.get("url") or f"{self.base}/organization/{organization['name']}")
         if (node, FOAF.Agent) not in self._typed:
             self.typed(node, FOAF.Agent)
             self.text(node, FOAF.name, organization.get("title"), organization.get("title_en") or None)
             self.add(node, DCTERMS.type, self.concept(PUBLISHER_TYPE + "RegionalAuthority", self.scheme(URIRef(PUBLISHER_TYPE), "Publisher type"), "Regional authority", "Chính quyền địa phương"))
-            self.add(node, FOAF.homepage, self.document(organization["url"]) if organization.get("url") else None)
         return node
 
     def license(self, package: Mapping[str, Any]) -> URIRef:
@@ -302,13 +301,13 @@ class Builder:
 
     def dataset(self, package: Mapping[str, Any]) -> URIRef:
         extras = _extras(package)
-        node = URIRef(f"{self.base}/dataset/{package['id']}")
+        node = URIRef(f"{self.base}/datasets/{package['id']}")  # the dataset's page (by id: stable)
         self.typed(node, DCAT.Dataset)
         self.graph.add((node, DCTERMS.identifier, Literal(package["id"])))
         self.text(node, DCTERMS.title, package["title"], extras.get("title_en"))
         # DCAT-AP requires a description; a dataset without notes is described by its title.
         self.text(node, DCTERMS.description, package.get("notes") or package["title"])
-        self.graph.add((node, DCAT.landingPage, self.document(f"{self.base}/dataset/{package['name']}")))
+        self.graph.add((node, DCAT.landingPage, self.document(f"{self.base}/datasets/{package['name']}")))
         self.add(node, DCTERMS.issued, _dt(package.get("metadata_created")))
         self.add(node, DCTERMS.modified, _dt(package.get("metadata_modified")))
         if package.get("version"):
@@ -362,13 +361,12 @@ class Builder:
         self.graph.add((node, DCAT.contactPoint, contact))
 
     def distribution(self, package: Mapping[str, Any], resource: Mapping[str, Any]) -> URIRef:
-        node = URIRef(f"{self.base}/dataset/{package['id']}/resource/{resource['id']}")
+        node = URIRef(f"{self.base}/resources/{resource['id']}")
         self.typed(node, DCAT.Distribution)
         self.text(node, DCTERMS.title, resource.get("name") or package["title"])
         if resource.get("description"):
             self.text(node, DCTERMS.description, resource["description"])
-        page = f"{self.base}/dataset/{package['name']}/resource/{resource['id']}"
-        self.graph.add((node, DCAT.accessURL, self.url(page)))
+        self.graph.add((node, DCAT.accessURL, self.url(f"{self.base}/resources/{resource['id']}")))
         if resource.get("url"):
             self.graph.add((node, DCAT.downloadURL, self.url(resource["url"])))
         kind = file_type(resource.get("format", ""))
