@@ -34,6 +34,8 @@ from dulieuso.notifications.service import configure_delivery
 from dulieuso.datastore import api as datastore_api
 from dulieuso.datastore import views as datastore_views
 from dulieuso.opendata import api as opendata_api
+from dulieuso.opendata import voice_api as opendata_voice_api
+from dulieuso.opendata import voice_views as opendata_voice_views
 from dulieuso.opendata import views as opendata_views
 from dulieuso.ops import api as ops_api
 from dulieuso.ops.middleware import BodyLimitMiddleware, Metrics, RequestContextMiddleware, configure_logging
@@ -186,7 +188,7 @@ def create_app(
 
     api_modules = (
         auth_api, agencies_api, policy_api, audit_api, notifications_api,
-        catalog_api, opendata_api, datastore_api, sharing_api,
+        catalog_api, opendata_api, opendata_voice_api, datastore_api, sharing_api,
     )
     for module in api_modules:
         app.include_router(module.router, prefix=API_PREFIX)
@@ -195,7 +197,7 @@ def create_app(
     app.include_router(ops_api.router)
     page_modules = (
         web_views, auth_views, agencies_views, policy_views, audit_views, notifications_views,
-        catalog_views, opendata_views, datastore_views, sharing_views,
+        catalog_views, opendata_voice_views, opendata_views, datastore_views, sharing_views,
     )
     for module in page_modules:
         app.include_router(module.router)
