@@ -259,17 +259,20 @@ def time_queries(run: Callable[[dict[str, Any]], Any], rounds: int) -> dict[str,
     for _, params in QUERIES:  # warm caches and plans once
         run(params)
     overall: list[float] = []
+    cpu: list[float] = []
     by_kind: dict[str, list[float]] = {}
     totals: dict[str, int] = {}
     for _ in range(rounds):
         for kind, params in QUERIES:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             total = run(params)
             elapsed = (time.perf_counter() - started) * 1000
+            cpu.append((time.process_time() - cpu_started) * 1000)
             overall.append(elapsed)
             by_kind.setdefault(kind, []).append(elapsed)
             totals[json.dumps(params, ensure_ascii=False)] = total
-    return {"overall": summary(overall), "by_kind": {k: summary(v) for k, v in by_kind.items()}, "hits": totals}
+    return {"overall": summary(overall), "cpu": summary(cpu), "by_kind": {k: summary(v) for k, v in by_kind.items()},
+            "hits": totals}
 
 
 def bench_search(factory: sessionmaker[Session], rounds: int) -> dict[str, Any]:
