@@ -112,7 +112,13 @@ def test_killed_server_loses_no_delivered_response(request: pytest.FixtureReques
             threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(16)]
             for thread in threads:
                 thread.start()
-            time.sleep(3.0)
+            # Kill once traffic is flowing (the machine may be slow): at least 60 responses.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with lock:
+                    if len(received) >= 60:
+                        break
+                time.sleep(0.1)
             server.send_signal(signal.SIGKILL)  # mid-traffic, no shutdown of any kind
             server.wait(10)
             for thread in threads:
