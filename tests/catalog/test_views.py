@@ -174,3 +174,15 @@ class TestReviewAndIssue:
         response = client.post("/catalog/open-data-list/reviews", data={"reviewed_on": "2026-01-31", "csrf_token": token}, follow_redirects=False)
         assert response.status_code == 303
         assert "31/07/2026" in client.get("/catalog/open-data-list").text
+
+
+def test_staff_see_suggestions_on_the_entry_page(client, db, land):
+    data = complete_entry("T-DATDAI", land.code)
+    from dulieuso.catalog.models import SharingForm
+
+    data.categories[0].availability = {k: SharingForm.SPECIAL_REQUEST for k in data.categories[0].availability}
+    service.save_entry(db, SYSTEM, data)
+    db.commit()
+    login(client, make_user(db, Role.AGENCY_EDITOR, land))
+    page = client.get("/catalog/databases/T-DATDAI")
+    assert "Gợi ý" in page.text and "categories[0].availability" in page.text

@@ -159,6 +159,11 @@ def database_page(request: Request, code: str, db: DbDep, actor: ActorDep, lang:
     if latest is not None:
         in_issue = next((e for e in latest.snapshot.get("entries", []) if e["code"] == entry["code"]), None)
     owner_id = database.owner_agency_id if database else None
+    notices: list[tuple[str, str]] = []
+    if found.working:
+        # Suggestions (Art. 34(1) master data, Art. 9(2) code lists) for the agency's staff.
+        _errors_unused, found_notices, *_rest = service.validate(db, entry_data_from_dict(entry))
+        notices = [(n.field, n.message.render(lang)) for n in found_notices]
     return render(
         request,
         "catalog/database.html",
@@ -173,6 +178,7 @@ def database_page(request: Request, code: str, db: DbDep, actor: ActorDep, lang:
             "may_submit": database is not None and can(actor, CatalogAction.SUBMIT, owner_id),
             "may_review": database is not None and can(actor, CatalogAction.REVIEW, owner_id),
             "published": service.public_entry(db, code) is not None,
+            "notices": notices,
         },
         json_alternate=f"/api/v1/databases/{entry['code']}",
     )
