@@ -211,6 +211,8 @@ class TestListsCodeListsSystems:
         assert bad.status_code == 422
         assert "row 2" in bad.json()["error"]["fields"]
         assert client.post("/api/v1/code-lists", json={"code": "x1", "name": "X"}, headers=s.editor).status_code == 403
+        renamed = client.put("/api/v1/code-lists/loai-dat", json={"code": "loai-dat", "name": "Loại đất (Luật Đất đai 2024)"}, headers=s.admin)
+        assert renamed.json()["name"] == "Loại đất (Luật Đất đai 2024)"
 
     def test_information_systems_crud(self, client, s):
         body = {"code": "T-HTTT-DD", "name": "Hệ thống thông tin đất đai", "owner_agency": "T-SNNMT", "hosting": "provincial_datacenter"}

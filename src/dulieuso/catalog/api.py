@@ -275,6 +275,15 @@ def create_code_list(body: CodeListIn, db: DbDep, actor: LoginDep) -> dict[str, 
     return next(c for c in codelists.list_code_lists(db, actor) if c["code"] == created.code)
 
 
+@router.put("/code-lists/{code}", response_model=CodeListSummary, summary="Change a code list's details")
+def update_code_list(code: str, body: CodeListIn, db: DbDep, actor: LoginDep) -> dict[str, Any]:
+    if body.code.strip().lower() != code.strip().lower():
+        raise Invalid(fields={"code": [Msg("The code cannot be changed.")]})
+    changed = codelists.update_code_list(db, actor, code, codelists.CodeListInput(**body.model_dump()))
+    db.commit()
+    return next(c for c in codelists.list_code_lists(db, actor) if c["code"] == changed.code)
+
+
 @router.get("/code-lists/{code}", summary="A code list with the items of one version")
 def get_code_list(
     code: str, db: DbDep, actor: ActorDep, version: str | None = Query(None, max_length=40)

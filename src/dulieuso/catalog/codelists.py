@@ -158,6 +158,24 @@ def create_code_list(session: Session, actor: Actor, data: CodeListInput) -> Cod
     return code_list
 
 
+def update_code_list(session: Session, actor: Actor, code: str, data: CodeListInput) -> CodeList:
+    """Change a code list's name, description, issuer or legal basis (its code stays)."""
+    require(actor, CatalogAction.CODE_LIST_MANAGE)
+    code_list = _find(session, code)
+    if not (data.name or "").strip():
+        raise Invalid(fields={"name": [Msg("This field is required.")]})
+    before = snapshot(code_list)
+    for key in ("name", "description", "issuer", "legal_basis"):
+        value = (getattr(data, key) or "").strip()
+        if getattr(code_list, key) != value:
+            setattr(code_list, key, value)
+    session.flush()
+    after = snapshot(code_list)
+    if before != after:
+        record(session, actor, CatalogEvent.CODE_LIST_UPDATE, code_list, before=before, after=after, label=code_list.code)
+    return code_list
+
+
 def _date(value: Any) -> date | None:
     if value is None or value == "":
         return None
