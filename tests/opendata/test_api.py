@@ -104,3 +104,33 @@ def test_groups_and_licences(client: TestClient, world: World) -> None:
     licences = client.get("/api/v1/licenses").json()["items"]
     ours = next(lic for lic in licences if lic["id"] == "lai-chau-open-data")
     assert "nguyên trạng" in ours["terms"] and "bán lại" in ours["terms"]
+
+
+def test_file_and_api_give_the_same_rows_and_uploads_are_bounded(client: TestClient, world: World, monkeypatch) -> None:
+    """D47-31: a resource is a file with a checksum and an API endpoint with the same rows."""
+    import csv
+    import hashlib
+    import io
+
+    from dulieuso.opendata import resources as resources_module
+
+    dataset = world.dataset()
+    resource = world.upload(dataset)
+    from dulieuso.opendata import service
+
+    service.publish(world.db, world.approver, dataset.id)
+    world.db.commit()
+    original = client.get(f"/resources/{resource.id}/download/original").content
+    assert resource.hash == "sha256:" + hashlib.sha256(original).hexdigest()
+    from_file = list(csv.DictReader(io.StringIO(client.get(f"/resources/{resource.id}/download/csv").content.decode("utf-8"))))
+    from_api = client.get(f"/api/v1/resources/{resource.id}/data").json()["records"]
+    assert [r["Mã trường"] for r in from_file] == [r["Mã trường"] for r in from_api]
+    assert [r["Số học sinh"] for r in from_file] == [str(r["Số học sinh"]) for r in from_api]
+    assert len(from_file) == len(from_api) == 3
+
+    editor = make_user(world.db, Role.AGENCY_EDITOR, world.agency)
+    headers = bearer(world.db, editor)
+    monkeypatch.setattr(resources_module, "MAX_UPLOAD_BYTES", 100)
+    too_big = client.post(f"/api/v1/datasets/{dataset.id}/resources", headers=headers,
+                          files={"upload": ("lon.csv", SCHOOLS_CSV * 5, "text/csv")})
+    assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "upload_too_large"
