@@ -22,6 +22,8 @@ from dulieuso.auth import api as auth_api
 from dulieuso.auth import signup
 from dulieuso.auth import views as auth_views
 from dulieuso.catalog import api as catalog_api
+from dulieuso.catalog import exports as catalog_exports
+from dulieuso.catalog import import_views as catalog_import
 from dulieuso.catalog import views as catalog_views
 from dulieuso.config import Settings, get_settings
 from dulieuso.db import make_engine, make_sessionmaker
@@ -42,6 +44,8 @@ from dulieuso.ops.middleware import BodyLimitMiddleware, Metrics, RequestContext
 from dulieuso.policy import api as policy_api
 from dulieuso.policy import views as policy_views
 from dulieuso.sharing import api as sharing_api
+from dulieuso.sharing import gateway as sharing_gateway
+from dulieuso.sharing import upstream_demo
 from dulieuso.sharing import views as sharing_views
 from dulieuso.web import views as web_views
 from dulieuso.web.deps import get_lang
@@ -53,7 +57,7 @@ API_PREFIX = "/api/v1"
 
 def _wants_json(request: Request) -> bool:
     path = request.url.path
-    if path.startswith(("/api/", "/healthz", "/metrics")):
+    if path.startswith(("/api/", "/gateway/", "/healthz", "/metrics", "/datastore/")):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -192,9 +196,16 @@ def create_app(
     )
     for module in api_modules:
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(catalog_exports.router, prefix=API_PREFIX)
+    app.include_router(catalog_import.api_router, prefix=API_PREFIX)
+    app.include_router(catalog_import.router)
     app.include_router(signup.api_router, prefix=API_PREFIX)
     app.include_router(signup.router)
     app.include_router(ops_api.router)
+    app.include_router(sharing_gateway.router)  # its lifespan closes the upstream connections
+    if settings.demo:
+        # The built-in upstream of the demo services (land parcels, enterprises, population).
+        app.mount("/demo-upstream", upstream_demo.app)
     page_modules = (
         web_views, auth_views, agencies_views, policy_views, audit_views, notifications_views,
         catalog_views, opendata_voice_views, opendata_views, datastore_views, sharing_views,
@@ -212,7 +223,10 @@ def create_app(
             swagger_favicon_url="/static/favicon.svg",
         )
 
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, large_prefixes=())
+    # The gateway is dispatched before the platform's routes (routing cost) and refuses
+    # and logs oversized bodies itself, so the body limit leaves /gateway/ to it.
+    app.add_middleware(sharing_gateway.GatewayDispatch)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, large_prefixes=("/gateway/",))
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
 

@@ -15,13 +15,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from dulieuso.catalog import cli as catalog_cli
 from dulieuso.config import Settings
+from dulieuso.sharing import cli as log_cli
 
 app = typer.Typer(help="dulieuso — nền tảng dữ liệu số cấp tỉnh (provincial data platform).", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(log_cli.app, name="log")
+app.add_typer(catalog_cli.app, name="catalog")
 console = Console()
 err = Console(stderr=True)
 

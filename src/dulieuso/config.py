@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     login_lock_minutes: int = Field(15, description="Minutes a throttled login stays locked.")
     session_days: int = Field(14, description="Days a login session lasts without activity.")
     log_level: str = Field("INFO", description="Log level of the JSON logs.")
+    sharing_log_fsync: bool = Field(
+        True,
+        description="Flush each sharing-log batch to disk (fsync) before the gateway answers. "
+        "Off: entries survive a killed server but not a power loss; the gateway is faster.",
+    )
 
     @field_validator("data_dir")
     @classmethod

@@ -24,7 +24,9 @@ PACKAGE_DIR = Path(__file__).parent
 
 
 def catalogue_files(lang: str) -> list[Path]:
-    return sorted(PACKAGE_DIR.glob(f"**/locale/{lang}.po"))
+    # <domain>/locale/vi.po, and catalogues of a domain's parts: <domain>/locale/<part>/vi.po
+    # or <domain>/<part>/locale/vi.po.
+    return sorted(set(PACKAGE_DIR.glob(f"**/locale/**/{lang}.po")))
 
 
 @lru_cache
