@@ -46,9 +46,9 @@ from sqlalchemy import create_engine, insert, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from dulieuso.agencies.models import Agency, AgencyType  # noqa: E402
-from dulieuso.migrate import upgrade  # noqa: E402
-from dulieuso.opendata.models import (  # noqa: E402
+from dulieuso.agencies.models import Agency, AgencyType
+from dulieuso.migrate import upgrade
+from dulieuso.opendata.models import (
     Dataset,
     DatasetGroup,
     DatasetSearchTerm,
@@ -59,8 +59,8 @@ from dulieuso.opendata.models import (  # noqa: E402
     Tag,
     UrlType,
 )
-from dulieuso.opendata.text import words  # noqa: E402
-from dulieuso.vntext import fold, slugify  # noqa: E402
+from dulieuso.opendata.text import words
+from dulieuso.vntext import fold, slugify
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 README = ROOT / "bench" / "README.md"
@@ -273,10 +273,12 @@ def readme_section(n: int, runs: dict[str, dict[str, Any]]) -> str:
         START,
         "## CKAN `package_search` over 50,000 datasets (`bench/package_search_bench.py`)",
         "",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()} × {os.cpu_count()} cores "
-        f"({platform.processor() or platform.platform()}), Python {platform.python_version()}; {n:,} datasets "
-        "(bulk-inserted), one uvicorn worker on loopback, one client sending requests one after another "
-        "(keep-alive). Target: p95 < 50 ms for `q` + two facets.",
+        (
+            f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()} × {os.cpu_count()} cores "
+            f"({platform.processor() or platform.platform()}), Python {platform.python_version()}; {n:,} datasets "
+            "(bulk-inserted), one uvicorn worker on loopback, one client sending requests one after another "
+            "(keep-alive). Target: p95 < 50 ms for `q` + two facets."
+        ),
         "",
         "| database | query | n | p50 ms | p95 ms | max ms |",
         "|---|---|---:|---:|---:|---:|",

@@ -21,7 +21,17 @@ from dulieuso.auth.models import Role
 from dulieuso.auth.permissions import SYSTEM
 from dulieuso.opendata import ckan_api
 from dulieuso.opendata.licenses import sync_licenses
-from dulieuso.opendata.models import Dataset, DatasetGroup, DatasetSearchTerm, DatasetState, DatasetTag, Group, Resource, Tag, UrlType
+from dulieuso.opendata.models import (
+    Dataset,
+    DatasetGroup,
+    DatasetSearchTerm,
+    DatasetState,
+    DatasetTag,
+    Group,
+    Resource,
+    Tag,
+    UrlType,
+)
 from dulieuso.vntext import fold, slugify
 from tests.conftest import bearer, make_agency, make_user
 

@@ -46,7 +46,7 @@ SCHOOLS_CSV = (
     "TH02,Trường Tiểu học Sìn Hồ,Sìn Hồ,315,15/08/2001\n"
     "TH03,Trường Tiểu học Phong Thổ,Phong Thổ,128,05/09/2010\n"
     "TH04,Trường Tiểu học Mường Tè,Mường Tè,96,20/08/2012\n"
-).encode("utf-8")
+).encode()
 
 
 @dataclass

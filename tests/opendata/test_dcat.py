@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 from rdflib.namespace import DCAT, DCTERMS, RDF, SKOS
 
 from dulieuso.opendata import ckan_api, dcat
-from tests.opendata.test_ckan_api import catalogue, make_dataset  # noqa: F401  (fixture)
+from tests.opendata import test_ckan_api
+from tests.opendata.test_ckan_api import make_dataset
 
 HERE = Path(__file__).resolve().parent
 SHAPES_CANDIDATES = (
@@ -26,6 +27,7 @@ SHAPES_CANDIDATES = (
     HERE.parent / "data" / "dcat-ap-3.0.0" / "dcat-ap-SHACL.ttl",
 )
 HYDRA = rdflib.Namespace("http://www.w3.org/ns/hydra/core#")
+catalogue = test_ckan_api.catalogue  # the same fixture: three agencies' datasets, one private, one draft
 # rdflib 7's own JSON-LD parser builds a ConjunctiveGraph and warns about it; not ours.
 jsonld_warning = pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
 

@@ -44,6 +44,8 @@ from dulieuso.config import Settings
 from dulieuso.datastore import query as datastore_query
 from dulieuso.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from dulieuso.i18n import Msg
+from dulieuso.opendata import resources as opendata_resources
+from dulieuso.opendata import service as opendata_service
 from dulieuso.opendata.ckan_schemas import (
     CkanError,
     ParamError,
@@ -62,11 +64,7 @@ from dulieuso.opendata.ckan_schemas import (
     resource_dict,
     tag_dict,
 )
-from dulieuso.opendata import resources as opendata_resources
-from dulieuso.opendata import service as opendata_service
 from dulieuso.opendata.licenses import list_licenses
-from dulieuso.opendata.search import query_words
-from dulieuso.opendata.text import words
 from dulieuso.opendata.models import (
     Dataset,
     DatasetGroup,
@@ -78,6 +76,8 @@ from dulieuso.opendata.models import (
     Resource,
     Tag,
 )
+from dulieuso.opendata.search import query_words
+from dulieuso.opendata.text import words
 from dulieuso.vntext import fold
 from dulieuso.web.deps import get_lang
 
@@ -1126,7 +1126,6 @@ def package_delete(call: Call, data: dict[str, Any]) -> None:
     """
     found = _get_dataset(call, require(data, "id"))
     opendata_service.delete_dataset(call.session, call.actor, found.id)
-    return None
 
 
 def _upload(call: Call) -> opendata_resources.Upload | None:
@@ -1178,7 +1177,6 @@ def resource_delete(call: Call, data: dict[str, Any]) -> None:
     """
     resource = _get_resource(call, require(data, "id"))
     opendata_resources.delete_resource(call.session, call.actor, resource.id, settings=call.settings)
-    return None
 
 
 # ======================================================================= datastore

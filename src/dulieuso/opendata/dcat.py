@@ -434,7 +434,6 @@ def _format(fmt: str) -> str:
 
 def _catalog_page(request: Request, fmt: str, page: int, modified_since: datetime | None) -> bytes:
     from dulieuso.opendata.ckan_api import package_dicts, visible
-
     from dulieuso.opendata.models import Dataset
 
     settings: Settings = request.app.state.settings
@@ -474,7 +473,7 @@ async def catalog_document(request: Request, fmt: str, page: str = "1", modified
     since = None
     if modified_since:
         try:
-            since = datetime.fromisoformat(modified_since.replace("Z", "+00:00"))
+            since = datetime.fromisoformat(modified_since)  # Python 3.11 reads "Z"
         except ValueError:
             raise Invalid(fields={"modified_since": [Msg("Give modified_since as an ISO 8601 date or time.")]}) from None
         since = since.replace(tzinfo=UTC) if since.tzinfo is None else since.astimezone(UTC)
@@ -484,7 +483,6 @@ async def catalog_document(request: Request, fmt: str, page: str = "1", modified
 
 def _dataset_document(request: Request, slug: str, fmt: str) -> bytes:
     from dulieuso.opendata.ckan_api import package_dicts, visible
-
     from dulieuso.opendata.models import Dataset
 
     settings: Settings = request.app.state.settings
