@@ -7,6 +7,7 @@ as a running server. Commands call the same service functions as the pages and t
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -132,10 +133,15 @@ def demo(
     """Run the platform with the Lai Châu demo data (loaded once) and demo accounts."""
     from dulieuso import demo as demo_data
 
-    settings = _settings(data_dir, demo=True)
+    extra: dict[str, object] = {"demo": True}
+    if "DULIEUSO_BASE_URL" not in os.environ:
+        # The demo services call the built-in upstream through this address.
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        extra["base_url"] = f"http://{shown}:{port}"
+    settings = _settings(data_dir, **extra)
     factory = _sessionmaker(settings)
     with factory() as session:
-        counts = demo_data.load(session)
+        counts = demo_data.load(session, settings)
         session.commit()
     console.print(f"[bold]Dữ liệu mẫu / demo data:[/bold] {counts}")
     table = Table(title="Tài khoản demo / demo accounts")

@@ -11,7 +11,12 @@ from dulieuso.auth import service as auth
 from dulieuso.auth.labels import ROLE_LABELS
 from dulieuso.auth.models import Role
 from dulieuso.auth.permissions import SYSTEM
+from dulieuso.catalog import demo as catalog_demo
+from dulieuso.config import Settings
+from dulieuso.opendata import demo as opendata_demo
+from dulieuso.opendata import plan as opendata_plan
 from dulieuso.policy import service as policy
+from dulieuso.sharing import demo as sharing_demo
 
 
 @dataclass(frozen=True)
@@ -38,9 +43,14 @@ DEMO_ACCOUNTS = (
 )
 
 
-def load(session: Session) -> dict[str, int]:
-    """Load the demo data once; running it again changes nothing."""
-    counts = {
+def load(session: Session, settings: Settings) -> dict[str, object]:
+    """Load the demo data once; running it again changes nothing.
+
+    Order matters: agencies own catalog databases, open datasets and sharing services
+    hang from catalog databases, and the demo services call the demo upstream at
+    ``settings.base_url``.
+    """
+    counts: dict[str, object] = {
         "policies": policy.seed(session, SYSTEM),
         "agencies": agencies.load_demo(session, SYSTEM),
     }
@@ -62,4 +72,9 @@ def load(session: Session) -> dict[str, int]:
         )
         created += 1
     counts["users"] = created
+    session.flush()
+    counts["catalog"] = catalog_demo.load_demo(session, SYSTEM)
+    counts["open_data"] = opendata_demo.load_demo(session, SYSTEM, settings=settings)
+    counts["open_data_plan"] = opendata_plan.load_demo(session, SYSTEM)
+    counts["sharing"] = sharing_demo.load_demo(session, SYSTEM, base_url=settings.base_url)
     return counts
