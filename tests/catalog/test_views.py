@@ -152,6 +152,7 @@ class TestReviewAndIssue:
         assert commented.status_code == 303
         sent_back = client.post("/catalog/databases/T-DATDAI/request-changes", data={"note": "", "csrf_token": token}, follow_redirects=False)
         assert sent_back.status_code == 303
+        db.expire_all()  # the request changed the entry through its own session
         service.submit(db, SYSTEM, "T-DATDAI")
         db.commit()
         accepted = client.post("/catalog/databases/T-DATDAI/accept", data={"csrf_token": token}, follow_redirects=False)

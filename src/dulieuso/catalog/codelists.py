@@ -218,7 +218,7 @@ def parse_rows(rows: Iterable[Sequence[Any]]) -> list[ItemRow]:
             raise Invalid(Msg("The file has more than {n} rows.", n=MAX_ROWS))
         cells = list(row)
 
-        def cell(name: str) -> Any:
+        def cell(name: str, cells: list[Any] = cells) -> Any:
             index = columns.get(name)
             value = cells[index] if index is not None and index < len(cells) else None
             return value.strip() if isinstance(value, str) else value

@@ -233,7 +233,7 @@ def _search_words(session: Session, words: list[str], filters: list[ColumnElemen
     levels: Counter[Any] = Counter()
     importances: Counter[Any] = Counter()
     flags: Counter[tuple[bool, bool, bool, bool]] = Counter()
-    for code, name, agency_code, agency_name, level, importance, f1, f2, f3, f4, score in rows:
+    for _code, _name, agency_code, agency_name, level, importance, f1, f2, f3, f4, _score in rows:
         agencies[(agency_code, agency_name)] += 1
         levels[level] += 1
         importances[importance] += 1
