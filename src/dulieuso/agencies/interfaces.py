@@ -36,6 +36,10 @@ HandoverFn = Callable[[Session, Actor, "Agency", "Agency"], int]
 
 _HANDOVERS: dict[str, HandoverFn] = {}
 
+#: Domains whose handovers always run; each module registers itself when imported.
+#: Imported lazily (they depend on the agencies domain, not the other way round).
+DOMAIN_HANDOVERS = ("dulieuso.catalog.handover", "dulieuso.sharing.handover")
+
 
 def register_handover(name: str, fn: HandoverFn) -> None:
     """Register ``fn`` under ``name``. Registering the same function again is a no-op."""
@@ -52,4 +56,8 @@ def unregister_handover(name: str) -> None:
 
 def handovers() -> list[tuple[str, HandoverFn]]:
     """The registered handovers, in the order they run."""
+    import importlib
+
+    for module in DOMAIN_HANDOVERS:
+        importlib.import_module(module)
     return list(_HANDOVERS.items())

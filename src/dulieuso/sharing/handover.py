@@ -83,6 +83,8 @@ def hand_over_sharing(session: Session, actor: Actor, source: Agency, successor:
 
 
 def install() -> None:
-    """Register the handover. Opt-in for now: the agencies tests compare the merge's
-    counts with exactly the built-in handovers; wire it where the app starts."""
+    """Register the handover (done on import; ``agencies.interfaces`` imports this module)."""
     register_handover("sharing", hand_over_sharing)
+
+
+install()
