@@ -84,10 +84,12 @@ class Dataset(Base):
     __audited__ = True
     #: Counters and caches change on reads; they need no audit record.
     __audit_ignore__ = frozenset({"download_count", "api_call_count", "quality_score", "quality", "search_text"})
-    #: Covering indexes for the organization and licence facets over visible datasets.
+    #: Covering indexes for the facets and the visibility check of search hits.
     __table_args__ = (
         Index("ix_datasets_state_private_agency_id", "state", "private", "agency_id"),
         Index("ix_datasets_state_private_license_id", "state", "private", "license_id"),
+        # Visibility of a candidate found through the search index, without the wide row.
+        Index("ix_datasets_id_state_private", "id", "state", "private"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -245,7 +247,8 @@ class DatasetSearchTerm(Base):
     ``term`` (a B-tree range scan), the same on SQLite and PostgreSQL."""
 
     __tablename__ = "dataset_search_terms"
-    __table_args__ = (Index("ix_dataset_search_terms_term_dataset_id", "term", "dataset_id"),)
+    #: Covering: a word's datasets and weights come from the index alone.
+    __table_args__ = (Index("ix_dataset_search_terms_term_dataset_id", "term", "dataset_id", "weight"),)
 
     dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
     term: Mapped[str] = mapped_column(String(60), primary_key=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import String, and_, case, false, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, selectinload
 
 from dulieuso.agencies.models import Agency
@@ -132,6 +132,35 @@ def _scores(words: list[str]) -> Any:
     )
 
 
+#: Full-text hits up to this many are scored in Python and filtered by an id list.
+IN_LIST_MAX = 3_000
+
+
+def _word_scores(session: Session, words: list[str]) -> dict[Any, int]:
+    """``{dataset_id: score}`` of the datasets holding every word (the last as a prefix):
+    one index range per word, intersected here."""
+    found: dict[Any, int] | None = None
+    for i, word in enumerate(words):
+        if i == len(words) - 1:
+            cond = and_(DatasetSearchTerm.term >= word, DatasetSearchTerm.term < _after(word))
+        else:
+            cond = DatasetSearchTerm.term == word
+        this: dict[Any, int] = {}
+        # Raw ids (hex text on SQLite, uuid from psycopg): no per-row conversion.
+        raw = type_coerce(DatasetSearchTerm.dataset_id, String)
+        for ident, weight in session.execute(select(raw, DatasetSearchTerm.weight).where(cond)):
+            if this.get(ident, 0) < weight:
+                this[ident] = weight
+        found = this if found is None else {k: v + this[k] for k, v in found.items() if k in this}
+        if not found:
+            return {}
+    return found or {}
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
 def _list(value: str | Sequence[str] | None) -> list[str]:
     if value is None:
         return []
@@ -220,13 +249,6 @@ def search_datasets(
         conditions.append(Dataset.metadata_modified <= modified_until)
 
     words = query_words(q)
-    base = select(Dataset.id)
-    score: Any = None
-    if words:
-        scores = _scores(words)
-        base = base.join(scores, scores.c.dataset_id == Dataset.id)
-        score = scores.c.score
-    matched = base.where(*conditions)
     generation = session.scalar(select(func.max(Dataset.metadata_modified)))
     key = (
         _visibility_key(actor, include_private, include_drafts), tuple(words), tuple(orgs), tuple(_list(groups)),
@@ -234,6 +256,37 @@ def search_datasets(
         None if dataset_ids is None else tuple(sorted(dataset_ids)), tuple(facet_fields), facet_limit, facet_mincount, generation,
     )
     now = time.monotonic()
+    base = select(Dataset.id)
+    score: Any = None
+    ranked_here: list[uuid.UUID] | None = None
+    if words:
+        hits_key = (*key[:10], generation, "hits")
+        with _CACHE_LOCK:
+            remembered = _RANKED.get(hits_key)
+        if remembered is not None and now - remembered[0] <= CACHE_SECONDS:
+            ranked_here = remembered[1]
+        else:
+            candidates = _word_scores(session, words)
+            if len(candidates) <= IN_LIST_MAX:
+                # Few enough hits: score in Python once, then filter by id (no repeated word joins).
+                raw_id = type_coerce(Dataset.id, String)
+                hits = session.execute(
+                    select(raw_id, Dataset.metadata_modified).where(raw_id.in_(list(candidates)), *conditions)
+                ).all() if candidates else []
+                hits.sort(key=lambda h: (-candidates[h[0]], -h[1].timestamp(), str(h[0])))
+                ranked_here = [_as_uuid(h[0]) for h in hits]
+                with _CACHE_LOCK:
+                    _RANKED[hits_key] = (now, ranked_here)
+                    while len(_RANKED) > CACHE_SIZE // 4:
+                        _RANKED.popitem(last=False)
+    if ranked_here is not None:
+        matched = select(Dataset.id).where(Dataset.id.in_(ranked_here)) if ranked_here else select(Dataset.id).where(false())
+    else:
+        if words:
+            scores = _scores(words)
+            base = base.join(scores, scores.c.dataset_id == Dataset.id)
+            score = scores.c.score
+        matched = base.where(*conditions)
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
         if cached is not None and now - cached[0] > CACHE_SECONDS:
@@ -241,7 +294,10 @@ def search_datasets(
     if cached is not None:
         total, facets = cached[1], cached[2]
     else:
-        total = session.scalar(select(func.count()).select_from(matched.subquery())) or 0
+        if ranked_here is not None:
+            total = len(ranked_here)
+        else:
+            total = session.scalar(select(func.count()).select_from(matched.subquery())) or 0
         facets = {name: _facet(session, name, matched, facet_limit, facet_mincount) for name in facet_fields}
         with _CACHE_LOCK:
             _CACHE[key] = (now, total, facets)
@@ -271,7 +327,9 @@ def search_datasets(
     datasets: list[Dataset] = []
     ids: list[uuid.UUID] = []
     if rows and total > start:
-        if words and total <= RANKED_CACHE_MAX:
+        if ranked_here is not None and sort == "relevance":
+            ids = ranked_here[start:start + rows]
+        elif words and total <= RANKED_CACHE_MAX:
             # Ranking by score groups every matching index word; keep the ranked ids.
             ranked_key = (*key, sort)
             with _CACHE_LOCK:

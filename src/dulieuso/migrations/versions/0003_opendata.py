@@ -105,6 +105,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_datasets_source_database_id'), ['source_database_id'], unique=False)
         batch_op.create_index('ix_datasets_state_private_agency_id', ['state', 'private', 'agency_id'], unique=False)
         batch_op.create_index('ix_datasets_state_private_license_id', ['state', 'private', 'license_id'], unique=False)
+        batch_op.create_index('ix_datasets_id_state_private', ['id', 'state', 'private'], unique=False)
 
     op.create_table('dataset_groups',
     sa.Column('dataset_id', sa.Uuid(), nullable=False),
@@ -139,7 +140,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('dataset_id', 'term', name=op.f('pk_dataset_search_terms'))
     )
     with op.batch_alter_table('dataset_search_terms', schema=None) as batch_op:
-        batch_op.create_index('ix_dataset_search_terms_term_dataset_id', ['term', 'dataset_id'], unique=False)
+        batch_op.create_index('ix_dataset_search_terms_term_dataset_id', ['term', 'dataset_id', 'weight'], unique=False)
 
     op.create_table('dataset_tags',
     sa.Column('dataset_id', sa.Uuid(), nullable=False),
@@ -236,6 +237,7 @@ def downgrade() -> None:
     op.drop_table('dataset_groups')
     with op.batch_alter_table('datasets', schema=None) as batch_op:
         batch_op.drop_index('ix_datasets_state_private_license_id')
+        batch_op.drop_index('ix_datasets_id_state_private')
         batch_op.drop_index('ix_datasets_state_private_agency_id')
         batch_op.drop_index(batch_op.f('ix_datasets_source_database_id'))
         batch_op.drop_index(batch_op.f('ix_datasets_next_update_due'))
