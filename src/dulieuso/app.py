@@ -36,6 +36,7 @@ from dulieuso.notifications.service import configure_delivery
 from dulieuso.datastore import api as datastore_api
 from dulieuso.datastore import views as datastore_views
 from dulieuso.opendata import api as opendata_api
+from dulieuso.opendata import ckan_api, dcat
 from dulieuso.opendata import voice_api as opendata_voice_api
 from dulieuso.opendata import voice_views as opendata_voice_views
 from dulieuso.opendata import views as opendata_views
@@ -196,6 +197,8 @@ def create_app(
     )
     for module in api_modules:
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(ckan_api.router)  # CKAN Action API at /api/3/action/* and /api/action/*
+    app.include_router(dcat.router)  # /catalog.{ttl,jsonld,rdf} and /dataset/{slug}.{ttl,jsonld,rdf}
     app.include_router(catalog_exports.router, prefix=API_PREFIX)
     app.include_router(catalog_import.api_router, prefix=API_PREFIX)
     app.include_router(catalog_import.router)
