@@ -115,7 +115,7 @@ THEME_WORDS = (
     ("y-te", "HEAL"), ("suc-khoe", "HEAL"),
     ("tu-phap", "JUST"), ("an-ninh", "JUST"), ("phap-luat", "JUST"),
     ("dat-dai", "REGI"), ("do-thi", "REGI"), ("xay-dung", "REGI"), ("quy-hoach", "REGI"), ("dia-gioi", "REGI"), ("hanh-chinh", "GOVE"),
-    ("dan-so", "SOCI"), ("xa-hoi", "SOCI"), ("lao-dong", "SOCI"), ("dan-toc", "SOCI"),
+    ("dan-so", "SOCI"), ("dan-cu", "SOCI"), ("xa-hoi", "SOCI"), ("lao-dong", "SOCI"), ("dan-toc", "SOCI"),
     ("khoa-hoc", "TECH"), ("cong-nghe", "TECH"), ("thong-tin", "TECH"), ("vien-thong", "TECH"),
     ("giao-thong", "TRAN"), ("van-tai", "TRAN"),
     ("quoc-te", "INTR"), ("doi-ngoai", "INTR"),
