@@ -54,6 +54,15 @@ from dulieuso.web.deps import get_lang
 log = logging.getLogger("dulieuso")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 API_PREFIX = "/api/v1"
+#: Routes that check request sizes themselves: the gateway logs oversized bodies, and
+#: file uploads have their own (larger, streamed) limit in the open-data service.
+UPLOAD_PREFIXES = (
+    "/gateway/",
+    "/api/3/action/resource_create",
+    "/api/action/resource_create",
+    "/api/3/action/resource_update",
+    "/api/action/resource_update",
+)
 
 
 def _wants_json(request: Request) -> bool:
@@ -229,7 +238,7 @@ def create_app(
     # The gateway is dispatched before the platform's routes (routing cost) and refuses
     # and logs oversized bodies itself, so the body limit leaves /gateway/ to it.
     app.add_middleware(sharing_gateway.GatewayDispatch)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, large_prefixes=("/gateway/",))
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, large_prefixes=UPLOAD_PREFIXES)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
 
