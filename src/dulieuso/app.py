@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -54,14 +56,21 @@ from dulieuso.web.deps import get_lang
 log = logging.getLogger("dulieuso")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 API_PREFIX = "/api/v1"
-#: Routes that check request sizes themselves: the gateway logs oversized bodies, and
-#: file uploads have their own (larger, streamed) limit in the open-data service.
+#: The gateway checks request sizes itself (and logs what it refuses).
+OWN_LIMIT_PREFIXES = ("/gateway/",)
+#: Where files are uploaded: multipart/octet-stream bodies get the upload limit there.
 UPLOAD_PREFIXES = (
-    "/gateway/",
-    "/api/3/action/resource_create",
-    "/api/action/resource_create",
-    "/api/3/action/resource_update",
-    "/api/action/resource_update",
+    "/datasets/",
+    "/resources/",
+    "/catalog/import",
+    "/api/v1/datasets/",
+    "/api/v1/resources/",
+    "/api/v1/catalog/import",
+    "/api/v1/regulations",
+    "/regulations",
+    "/sharing/",
+    "/api/3/action/resource_",
+    "/api/action/resource_",
 )
 
 
@@ -160,6 +169,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error_response(request, error)
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # Background ingest jobs stop with the server; an unfinished one keeps the old data served.
+    from dulieuso.opendata import resources
+
+    resources.stop_runner()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -180,6 +198,7 @@ def create_app(
     configure_delivery(session_factory, settings)
 
     app = FastAPI(
+        lifespan=_lifespan,
         title="dulieuso API",
         version=_version(),
         description="Nền tảng quản lý, kết nối và chia sẻ dữ liệu số — JSON API.",
@@ -238,7 +257,13 @@ def create_app(
     # The gateway is dispatched before the platform's routes (routing cost) and refuses
     # and logs oversized bodies itself, so the body limit leaves /gateway/ to it.
     app.add_middleware(sharing_gateway.GatewayDispatch)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, large_prefixes=UPLOAD_PREFIXES)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        own_prefixes=OWN_LIMIT_PREFIXES,
+        upload_prefixes=UPLOAD_PREFIXES,
+        upload_bytes=settings.opendata_max_upload_bytes,
+    )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
 

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         10 * 1024 * 1024, description="Largest request body accepted on JSON and form routes."
     )
+    opendata_max_upload_bytes: int = Field(
+        500 * 1024 * 1024, description="Largest file upload (open-data resources, spreadsheets, documents)."
+    )
     login_max_failures: int = Field(
         5, description="Failed logins for one e-mail (or address) before login is throttled."
     )

@@ -190,15 +190,3 @@ class TestPages:
         body = vclient.get("/api/v1/open-data-plan").json()
         assert {"phases", "agencies", "items", "priorities", "planned", "published"} <= set(body)
         assert "Danh sách chợ" in [i["title"] for i in body["items"]]
-
-
-def test_demo_loads_once(db):
-    from dulieuso import demo
-
-    demo.load(db)
-    first = plan.load_demo(db, SYSTEM)
-    db.commit()
-    again = plan.load_demo(db, SYSTEM)
-    assert first["phases"] == 2 and first["plan_items"] >= 2 and first["data_requests"] == 2
-    assert again == {"phases": 0, "plan_items": 0, "data_requests": 0}
-    assert db.scalars(select(ListReview)).all() == []

@@ -91,3 +91,15 @@ def test_openapi_and_docs_are_served_without_a_cdn(client):
     assert "cdn" not in page.lower()
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
     assert client.get("/static/vendor/htmx.min.js").status_code == 200
+
+
+def test_file_uploads_get_the_upload_limit_but_json_does_not(client, settings):
+    big = b"x" * (settings.max_body_bytes + 1)
+    as_json = client.post("/api/v1/datasets/khong-co/resources", content=big, headers={"content-type": "application/json"})
+    assert as_json.status_code == 413
+    as_file = client.post(
+        "/api/v1/datasets/khong-co/resources",
+        files={"file": ("du-lieu.csv", big, "text/csv")},
+    )
+    assert as_file.status_code != 413  # refused later, by login or a missing dataset, not by size
+    assert as_file.status_code < 500

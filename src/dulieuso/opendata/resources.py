@@ -84,6 +84,15 @@ _RUNNER: jobs.JobRunner | None = None
 _RUNNER_LOCK = threading.Lock()
 
 
+def stop_runner() -> None:
+    """Stop the process's ingest runner (server shutdown); a later ingest starts a new one."""
+    global _RUNNER
+    with _RUNNER_LOCK:
+        if _RUNNER is not None:
+            _RUNNER.shutdown(wait=False)
+            _RUNNER = None
+
+
 def runner() -> jobs.JobRunner:
     """The process's ingest runner (created on first use; one worker thread per CPU pair)."""
     global _RUNNER

@@ -124,38 +124,58 @@ class RequestContextMiddleware:
 class BodyLimitMiddleware:
     """Refuse request bodies above ``max_bytes`` with 413, before the app reads them.
 
-    Paths under ``large_prefixes`` (file uploads) have their own, larger limits.
+    Paths under ``own_prefixes`` check sizes themselves (the gateway logs what it refuses).
+    File uploads (multipart or raw bytes) on paths under ``upload_prefixes`` get the larger
+    ``upload_bytes`` limit; JSON and form bodies there keep the normal limit.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, large_prefixes: tuple[str, ...] = ()) -> None:
+    UPLOAD_TYPES = (b"multipart/form-data", b"application/octet-stream")
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        own_prefixes: tuple[str, ...] = (),
+        upload_prefixes: tuple[str, ...] = (),
+        upload_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.large_prefixes = large_prefixes
+        self.own_prefixes = own_prefixes
+        self.upload_prefixes = upload_prefixes
+        self.upload_bytes = upload_bytes or max_bytes
+
+    def _limit(self, scope: Scope) -> int:
+        path: str = scope["path"]
+        if self.upload_prefixes and path.startswith(self.upload_prefixes):
+            content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+            if content_type.lower().startswith(self.UPLOAD_TYPES):
+                return self.upload_bytes
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.large_prefixes):
+        if scope["type"] != "http" or scope["path"].startswith(self.own_prefixes):
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None:
             try:
                 declared = int(length)
             except ValueError:
-                declared = self.max_bytes + 1
-            if declared > self.max_bytes:
+                declared = limit + 1
+            if declared > limit:
                 await _too_large(send)
                 return
         received = 0
-        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received, too_large
+            nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    too_large = True
+                if received > limit:
                     raise _BodyTooLarge()
             return message
 
