@@ -373,6 +373,15 @@ p95 is near the target on SQLite; under this load it is not. Further remedies: s
 names of weight 1 when a query word is that common (document frequency), or cap the facet
 counts at the first few thousand matches.
 
+On PostgreSQL the function-call phase (one pooled connection reused for all 320 searches) was
+far slower than the HTTP phase, prefix queries worst (p50 3.1 s). Cause, checked on the same
+catalog: psycopg prepares a statement on the server after 5 executions on a connection, and
+PostgreSQL then uses a generic plan for the term range (`term >= :a AND term < :b`), which is
+bad for short prefixes. With `connect_args={"prepare_threshold": None}` on the engine the same
+run gave prefix p50 40 ms instead of 1,900 ms and overall p95 412 ms instead of 2,262 ms (under
+load). Fix (in `db.make_engine`, foundation code): disable server-side prepares, or set
+`plan_cache_mode=force_custom_plan` for the connection.
+
 *Import*: about two thirds of the save time is `catalog.service.save_entry`, called once per
 entry. Profiled (200 entries): half of it is the ORM unit of work flushing each entry's rows
 (database, categories, elements, matrix cells, audit event), a fifth is `find` (the entry with 3 `selectinload` queries, run for every row even
