@@ -18,7 +18,6 @@ import httpx
 import pytest
 
 from dulieuso.audit.service import install_guard
-from dulieuso.auth.permissions import SYSTEM
 from dulieuso.db import make_engine, make_sessionmaker
 from dulieuso.migrate import upgrade
 from tests.conftest import free_port
@@ -41,20 +40,15 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=None)
 """
 
 
-def _load_demo(url: str, base_url: str) -> None:
+def _load_demo(url: str, base_url: str, data_dir: Path) -> None:
     from dulieuso import demo
-    from dulieuso.catalog import demo as catalog_demo
-    from dulieuso.sharing.demo import load_demo
+    from dulieuso.config import Settings
 
     install_guard()
     engine = make_engine(url)
     upgrade(engine)
     with make_sessionmaker(engine)() as session:
-        demo.load(session)
-        session.commit()
-        catalog_demo.load_demo(session, SYSTEM)
-        session.commit()
-        load_demo(session, SYSTEM, base_url=base_url)
+        demo.load(session, Settings(data_dir=data_dir, base_url=base_url, database_url=url))
         session.commit()
     engine.dispose()
 
@@ -63,7 +57,7 @@ def test_request_approve_call_and_see_it_in_the_statistics(tmp_path: Path) -> No
     url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    _load_demo(url, base)
+    _load_demo(url, base, tmp_path / "data")
     env = dict(os.environ, DULIEUSO_DATABASE_URL=url, DULIEUSO_DATA_DIR=str(tmp_path / "data"),
                DULIEUSO_BASE_URL=base, DULIEUSO_LOG_LEVEL="WARNING")
     with (tmp_path / "server.log").open("wb") as out:
