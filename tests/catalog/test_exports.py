@@ -22,7 +22,8 @@ from dulieuso.auth.permissions import SYSTEM
 from dulieuso.catalog import exports, import_views, imports, issues, service
 from dulieuso.catalog.entries import CategoryData, ElementData
 from dulieuso.catalog.models import Database, ElementType, SharingForm, UserType
-from dulieuso.catalog.spreadsheet import comparable, comparable_dict, parse_workbook, write_workbook
+from dulieuso.catalog.imports import comparable, comparable_dict
+from dulieuso.catalog.spreadsheet import parse_workbook, write_workbook
 from dulieuso.errors import Forbidden
 from dulieuso.db import make_engine, make_sessionmaker, transaction
 from dulieuso.vntext import fold

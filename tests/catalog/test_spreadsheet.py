@@ -26,11 +26,11 @@ from dulieuso.catalog.spreadsheet import (
     LIST_SHEET,
     MAX_ROWS,
     ImportErrors,
-    comparable,
     parse_workbook,
     template_bytes,
     write_workbook,
 )
+from dulieuso.catalog.imports import comparable
 from dulieuso.errors import Forbidden, NotFound, PayloadTooLarge
 
 from conftest import bearer, login, make_user

@@ -19,7 +19,8 @@ from dulieuso.agencies.models import Agency
 from dulieuso.auth.models import Role
 from dulieuso.auth.permissions import Actor
 from dulieuso.catalog import imports
-from dulieuso.catalog.spreadsheet import MAX_FILE_BYTES, ImportErrors, field_label
+from dulieuso.catalog.imports import field_label
+from dulieuso.catalog.spreadsheet import MAX_FILE_BYTES, ImportErrors
 from dulieuso.errors import DomainError, Invalid, PayloadTooLarge
 from dulieuso.i18n import Msg
 from dulieuso.web.deps import DbDep, LangDep, LoginDep, SettingsDep

@@ -279,7 +279,7 @@ def _cell_value(column: Column, value: Any) -> Any:
     return value
 
 
-def _database_row(entry: Mapping[str, Any]) -> dict[str, Any]:
+def database_row(entry: Mapping[str, Any]) -> dict[str, Any]:
     row = {key: entry.get(key) for key in (c.key for c in DATABASE_COLUMNS)}
     agency = entry.get("owner_agency")
     row["owner_agency"] = agency.get("code") if isinstance(agency, Mapping) else agency
@@ -410,7 +410,7 @@ def write_workbook(entries: Sequence[Mapping[str, Any]], *, title: str | None = 
     assert databases is not None
     databases.title = DATABASE_SHEET
     elements = book.create_sheet(ELEMENT_SHEET)
-    count = _write_sheet(databases, DATABASE_COLUMNS, (_database_row(e) for e in entries))
+    count = _write_sheet(databases, DATABASE_COLUMNS, (database_row(e) for e in entries))
     element_count = _write_sheet(elements, ELEMENT_COLUMNS, (r for e in entries for r in _element_rows(e)))
     ranges = _write_lists(book)
     _add_validations(databases, DATABASE_COLUMNS, max(count, template_rows) + 1, ranges)
@@ -882,146 +882,3 @@ def parse_workbook(data: bytes, *, agency: str | None = None) -> ParsedWorkbook:
         errors.sort(key=lambda e: (e.sheet != DATABASE_SHEET, e.row))
         raise ImportErrors(errors)
     return ParsedWorkbook(list(entries.values()), locations, database_rows=len(db_rows), element_rows=len(el_rows))
-
-
-# -- comparing -----------------------------------------------------------------------
-
-
-def _blank(value: Any) -> Any:
-    return None if value == "" else value
-
-
-def comparable(entry: EntryData) -> dict[str, Any]:
-    """``entry`` as plain data in the form ``comparable_dict`` gives, for diffs."""
-    return {
-        "code": entry.code,
-        "name": entry.name,
-        "owner_agency": entry.owner_agency,
-        **{c.key: _blank(_plain(getattr(entry, c.key))) for c in DATABASE_COLUMNS if c.key not in {"code", "name", "owner_agency", "systems"}},
-        "systems": sorted(entry.systems),
-        "categories": [
-            {
-                "name": c.name,
-                "description": _blank(c.description),
-                "availability": {u.value: (c.availability.get(u) or SharingForm.NOT_SHARED).value for u in UserType},
-                "elements": [
-                    {k: _blank(_plain(v)) for k, v in vars(e).items()} for e in c.elements
-                ],
-            }
-            for c in entry.categories
-        ],
-    }
-
-
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, StrEnum) else value
-
-
-def comparable_dict(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """An ``entry_dict`` (a snapshot entry or the current state) in ``comparable`` form."""
-    row = _database_row(entry)
-    return {
-        "code": entry["code"],
-        "name": entry["name"],
-        "owner_agency": row["owner_agency"],
-        **{c.key: _blank(row.get(c.key)) for c in DATABASE_COLUMNS if c.key not in {"code", "name", "owner_agency", "systems"}},
-        "systems": sorted(row["systems"]),
-        "categories": [
-            {
-                "name": c["name"],
-                "description": _blank(c.get("description")),
-                "availability": {
-                    u.value: (c.get("availability") or {}).get(u.value) or SharingForm.NOT_SHARED.value for u in UserType
-                },
-                "elements": [
-                    {k: _blank(e.get(k)) for k in ElementData.__dataclass_fields__} for e in c.get("elements") or []
-                ],
-            }
-            for c in entry.get("categories") or []
-        ],
-    }
-
-
-@dataclass
-class Change:
-    """One changed field of an entry: ``path`` like ``purpose`` or ``categories[Thửa đất].elements``."""
-
-    path: str
-    before: Any
-    after: Any
-
-
-def diff_entries(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[Change]:
-    """Field-level differences between two ``comparable`` forms (``before`` None: a new entry)."""
-    if before is None:
-        return []
-    changes: list[Change] = []
-    for key in after:
-        if key == "categories":
-            continue
-        if before.get(key) != after.get(key):
-            changes.append(Change(key, before.get(key), after.get(key)))
-    old = {c["name"]: c for c in before.get("categories", [])}
-    new = {c["name"]: c for c in after.get("categories", [])}
-    for name in old.keys() - new.keys():
-        changes.append(Change(f"categories[{name}]", old[name], None))
-    for name, category in new.items():
-        if name not in old:
-            changes.append(Change(f"categories[{name}]", None, category))
-            continue
-        for key in ("description", "availability"):
-            if old[name].get(key) != category.get(key):
-                changes.append(Change(f"categories[{name}].{key}", old[name].get(key), category.get(key)))
-        old_elements = {e["name"]: e for e in old[name]["elements"]}
-        new_elements = {e["name"]: e for e in category["elements"]}
-        for element in old_elements.keys() - new_elements.keys():
-            changes.append(Change(f"categories[{name}].elements[{element}]", old_elements[element], None))
-        for element, values in new_elements.items():
-            if old_elements.get(element) != values:
-                changes.append(Change(f"categories[{name}].elements[{element}]", old_elements.get(element), values))
-        if [e["name"] for e in old[name]["elements"]] != [e["name"] for e in category["elements"]] and not any(
-            c.path.startswith(f"categories[{name}].elements[") for c in changes
-        ):
-            changes.append(Change(f"categories[{name}].order", [e["name"] for e in old[name]["elements"]],
-                                  [e["name"] for e in category["elements"]]))
-    if [c["name"] for c in before.get("categories", [])] != [c["name"] for c in after.get("categories", [])] and not any(
-        c.path.startswith("categories[") for c in changes
-    ):
-        changes.append(Change("categories.order", [c["name"] for c in before.get("categories", [])],
-                              [c["name"] for c in after.get("categories", [])]))
-    return changes
-
-
-def entry_from_dict(entry: Mapping[str, Any]) -> EntryData:
-    """The ``EntryData`` an ``entry_dict`` (e.g. a snapshot entry) describes."""
-    row = _database_row(entry)
-    return EntryData(
-        code=entry["code"],
-        name=entry["name"],
-        owner_agency=row["owner_agency"],
-        **{
-            c.key: (c.enum(row[c.key]) if c.enum and row.get(c.key) else row.get(c.key))
-            for c in DATABASE_COLUMNS
-            if c.key not in {"code", "name", "owner_agency"} and row.get(c.key) is not None
-        },
-        categories=[
-            CategoryData(
-                name=c["name"],
-                description=c.get("description") or "",
-                availability={UserType(k): SharingForm(v) for k, v in (c.get("availability") or {}).items()},
-                elements=[
-                    ElementData(**{**e, "data_type": ElementType(e["data_type"])})
-                    for e in c.get("elements") or []
-                ],
-            )
-            for c in entry.get("categories") or []
-        ],
-    )
-
-
-def field_label(path: str) -> str:
-    """The Vietnamese column header for a diff path (``purpose`` → ``Mục đích``)."""
-    for column in DATABASE_COLUMNS:
-        if column.key == path:
-            return column.header
-    return path
