@@ -360,42 +360,34 @@ def bench_import(factory: sessionmaker[Session], databases: int = 1000, elements
 ANALYSIS = """\
 **What dominates.**
 
-*Search* (`catalog.search.search_databases`, owned by the catalog service; measured as it was in
-the working tree at the time of the run, after its rewrite: one query scores the words over
-`catalog_search_terms` and fetches the narrow row of every match, then order, page and facets
-are computed in Python). Its time grows with the number of matches, since every match is
-fetched and counted: in a per-query profile of this catalog (under the same load) "giáo dục Tam
-Đường" (144 matches) took 39 ms, "đất đai" (715) 19-48 ms, "Sở Tài chính" (1,214) 80-100 ms,
-filter-only queries and the empty query (an index in name order, one aggregate per facet)
-13-46 ms. Common words (`so`, `du`, `lieu`, `thu`, prefixes like `ch`) are the expensive ones:
-they match most of the 200,000 element names. The CPU time of the searches on SQLite (engine
-included) had p95 25.5 ms: on an idle machine SQLite would meet the target; under this load it
-does not. Further remedies: skip element
-names of weight 1 when a query word is that common (document frequency), or cap the facet
-counts at the first few thousand matches.
+*Search* (`catalog.search.search_databases`, owned by the catalog service: one query scores
+the words over `catalog_search_terms` and fetches the narrow row of every match; order, page
+and facets are computed in Python). Its time grows with the number of matches: common words
+(`so`, `du`, `lieu`, `thu`, prefixes like `ch`) match most of the 200,000 element names. On
+SQLite it meets the target. On PostgreSQL the function-call phase (one pooled connection
+reused for all 320 searches) is far slower than the HTTP phase, prefix queries worst. Cause,
+checked on the same catalog in an earlier run: psycopg prepares a statement on the server
+after 5 executions on a connection, and PostgreSQL then uses a generic plan for the term
+range (`term >= :a AND term < :b`), which is bad for short prefixes. With
+`connect_args={"prepare_threshold": None}` on the engine that run gave prefix p50 40 ms
+instead of 1,900 ms and overall p95 412 ms instead of 2,262 ms (it ran under a load average
+of about 15). Fix (in `db.make_engine`, foundation code): disable server-side prepares, or
+set `plan_cache_mode=force_custom_plan` for the connection. The remaining PostgreSQL word
+searches (HTTP p95 above 50 ms) are the many-matches case: skip element names of weight 1
+when a query word is that common (document frequency), or cap facet counts.
 
-On PostgreSQL the function-call phase (one pooled connection reused for all 320 searches) was
-far slower than the HTTP phase, prefix queries worst (p50 3.1 s). Cause, checked on the same
-catalog: psycopg prepares a statement on the server after 5 executions on a connection, and
-PostgreSQL then uses a generic plan for the term range (`term >= :a AND term < :b`), which is
-bad for short prefixes. With `connect_args={"prepare_threshold": None}` on the engine the same
-run gave prefix p50 40 ms instead of 1,900 ms and overall p95 412 ms instead of 2,262 ms (under
-load). Fix (in `db.make_engine`, foundation code): disable server-side prepares, or set
-`plan_cache_mode=force_custom_plan` for the connection.
-
-*Import*: about two thirds of the save time is `catalog.service.save_entry`, called once per
-entry. Profiled (200 entries): half of it is the ORM unit of work flushing each entry's rows
+*Import*: most of the save time is `catalog.service.save_entry`, called once per entry.
+Profiled (200 entries): half of it is the ORM unit of work flushing each entry's rows
 (database, categories, elements, matrix cells, audit event), a fifth is `find` (the entry
-with 3 `selectinload` queries, run for every row even when it is new), a quarter `validate` and `to_dict` (agency, systems and code-list queries,
-the saved entry turned back into a dict for the audit record); about 10 statements per
-entry in all. Most of the rest is openpyxl reading the XLSX, once for the preview and once
-for the save when they are separate requests (the CLI parses once). A batch `save_entries`
-in the service (agencies, code lists, systems and existing entries loaded once, one flush per
-few hundred entries, the audit view of a new entry built from the data instead of re-read)
-would bring the save well under the target. On SQLite the CPU time of the whole import
-(preview + save, file parsed once, as the CLI does) was 2.5 + 6.4 = 8.9 s: on an idle machine
-the CLI import would just meet the target; the page flow parses the file again on
-confirmation (about 2 s more).
+with 3 `selectinload` queries, run for every row even when it is new), a quarter `validate`
+and `to_dict` (agency, systems and code-list queries, the saved entry turned back into a dict
+for the audit record); about 10 statements per entry. On PostgreSQL each of them is a round
+trip, hence the miss there (save 10 s of the 12.8 s). The rest is openpyxl reading the XLSX
+(about 2 s for these 5,000 rows), once for the preview and again on confirmation when they
+are separate requests (the CLI parses once). A batch `save_entries` in the service (agencies,
+code lists, systems and existing entries loaded once, one flush per few hundred entries, the
+audit view of a new entry built from the data instead of re-read) would bring PostgreSQL
+under the target too.
 """
 
 
