@@ -96,6 +96,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # psycopg prepares statements server-side after 5 runs, and PostgreSQL then switches to
+    # a generic plan that ignores the actual search prefix (seconds instead of milliseconds
+    # for catalog search). Plan each statement with its parameters instead.
+    if url.startswith("postgresql+psycopg"):
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("prepare_threshold", None)
+        kwargs["connect_args"] = connect_args
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
