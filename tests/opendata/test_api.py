@@ -112,8 +112,6 @@ def test_file_and_api_give_the_same_rows_and_uploads_are_bounded(client: TestCli
     import hashlib
     import io
 
-    from dulieuso.opendata import resources as resources_module
-
     dataset = world.dataset()
     resource = world.upload(dataset)
     from dulieuso.opendata import service
@@ -130,7 +128,7 @@ def test_file_and_api_give_the_same_rows_and_uploads_are_bounded(client: TestCli
 
     editor = make_user(world.db, Role.AGENCY_EDITOR, world.agency)
     headers = bearer(world.db, editor)
-    monkeypatch.setattr(resources_module, "MAX_UPLOAD_BYTES", 100)
+    monkeypatch.setattr(client.app.state.settings, "opendata_max_upload_bytes", 100)
     too_big = client.post(f"/api/v1/datasets/{dataset.id}/resources", headers=headers,
                           files={"upload": ("lon.csv", SCHOOLS_CSV * 5, "text/csv")})
     assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "upload_too_large"
