@@ -35,6 +35,10 @@ class DomainError(Exception):
         self.extra = dict(extra or {})
         super().__init__(self.message.en)
 
+    def rendered_fields(self, lang: str) -> dict[str, list[str]]:
+        """Field errors in ``lang``, for a form that shows each next to its field."""
+        return {name: [m.render(lang) for m in messages] for name, messages in self.fields.items()}
+
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {
             "code": self.code,

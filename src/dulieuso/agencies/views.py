@@ -56,7 +56,7 @@ def _text(form: FormData, name: str) -> str:
 
 
 def _field_errors(error: DomainError, lang: str) -> dict[str, list[str]]:
-    return {k: [m.render(lang) for m in v] for k, v in error.fields.items()}
+    return error.rendered_fields(lang)
 
 
 def _type_options(lang: str, blank: str | None = None) -> list[tuple[str, str]]:

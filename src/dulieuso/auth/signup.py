@@ -258,7 +258,7 @@ def _mail_after_commit(request: Request, session: Session, user: User | None) ->
 
 
 def _errors(error: Invalid, lang: str) -> dict[str, list[str]]:
-    return {name: [m.render(lang) for m in messages] for name, messages in error.fields.items()}
+    return error.rendered_fields(lang)
 
 
 def _done(request: Request, email: str, sent: bool, status_code: int = 200) -> HTMLResponse:

@@ -25,7 +25,7 @@ DEMO_ACCOUNTS_NOTE = "demo_accounts"
 
 
 def _field_errors(error: DomainError, lang: str) -> dict[str, list[str]]:
-    return {k: [m.render(lang) for m in v] for k, v in error.fields.items()}
+    return error.rendered_fields(lang)
 
 
 @router.get("/login", response_class=HTMLResponse)

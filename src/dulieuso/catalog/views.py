@@ -69,7 +69,7 @@ def _text(form: FormData, name: str) -> str:
 
 
 def _errors(error: DomainError, lang: str) -> dict[str, list[str]]:
-    out = {k: [m.render(lang) for m in v] for k, v in error.fields.items()}
+    out = error.rendered_fields(lang)
     if not out:
         out["form"] = [error.message.render(lang)]
     return out

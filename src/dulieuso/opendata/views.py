@@ -204,7 +204,7 @@ def _form_data(form: Any) -> dict[str, Any]:
 
 
 def _errors(error: DomainError, lang: str) -> dict[str, list[str]]:
-    return {k: [m.render(lang) for m in v] for k, v in error.fields.items()}
+    return error.rendered_fields(lang)
 
 
 @router.post("/datasets/new", response_class=HTMLResponse, dependencies=CSRF)

@@ -78,7 +78,7 @@ def _int(form: FormData, name: str, errors: dict[str, list[Msg]]) -> int | None:
 
 
 def _errors(error: DomainError, lang: str) -> dict[str, list[str]]:
-    fields = {k: [m.render(lang) for m in v] for k, v in error.fields.items()}
+    fields = error.rendered_fields(lang)
     if not fields:
         fields["_"] = [error.message.render(lang)]
     return fields

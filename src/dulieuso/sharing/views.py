@@ -102,7 +102,7 @@ def _list(form: FormData, name: str) -> list[str]:
 
 
 def _errors(error: DomainError, lang: str) -> dict[str, list[str]]:
-    return {k: [m.render(lang) for m in v] for k, v in error.fields.items()}
+    return error.rendered_fields(lang)
 
 
 def _raise(errors: dict[str, list[Msg]]) -> None:
