@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+import yaml
 from sqlalchemy.orm import Session
 
 from dulieuso.agencies import service as agencies
@@ -32,15 +34,18 @@ class DemoAccount:
         return ROLE_LABELS[self.role]
 
 
-#: Demo-only credentials, listed in the README. Never used outside ``dulieuso demo``.
-DEMO_ACCOUNTS = (
-    DemoAccount(Role.PLATFORM_ADMIN, "quantri@demo.laichau.vn", "demo-quantri-2026", "Quản trị nền tảng (Sở KH&CN)", "LCU-SKHCN"),
-    DemoAccount(Role.AGENCY_ADMIN, "quantri.stc@demo.laichau.vn", "demo-stc-2026", "Quản trị Sở Tài chính", "LCU-STC"),
-    DemoAccount(Role.AGENCY_EDITOR, "bientap.stc@demo.laichau.vn", "demo-bientap-2026", "Biên tập viên Sở Tài chính", "LCU-STC"),
-    DemoAccount(Role.AGENCY_APPROVER, "pheduyet.stc@demo.laichau.vn", "demo-pheduyet-2026", "Lãnh đạo phê duyệt Sở Tài chính", "LCU-STC"),
-    DemoAccount(Role.CONSUMER_SYSTEM, "hethong.snnmt@demo.laichau.vn", "demo-hethong-2026", "Hệ thống một cửa Sở NN&MT", "LCU-SNNMT"),
-    DemoAccount(Role.CITIZEN, "congdan@demo.laichau.vn", "demo-congdan-2026", "Nguyễn Thị Dân", None),
-)
+ACCOUNTS_FILE = Path(__file__).parent / "auth" / "data" / "demo_accounts.yaml"
+
+
+def _accounts() -> tuple[DemoAccount, ...]:
+    rows = yaml.safe_load(ACCOUNTS_FILE.read_text(encoding="utf-8"))
+    return tuple(
+        DemoAccount(Role(r["role"]), r["email"], r["password"], r["full_name"], r.get("agency")) for r in rows
+    )
+
+
+#: Demo-only credentials (data file), listed in the README. Never used outside ``dulieuso demo``.
+DEMO_ACCOUNTS = _accounts()
 
 
 def load(session: Session, settings: Settings) -> dict[str, object]:
