@@ -7,13 +7,11 @@ functions as its JSON twin in ``voice_api`` and renders the same shapes."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from dulieuso.agencies import service as agencies
 from dulieuso.auth.permissions import Actor, can
@@ -38,43 +36,10 @@ from dulieuso.opendata.voice_models import (
 from dulieuso.opendata.voice_permissions import VoiceAction
 from dulieuso.web.deps import ActorDep, DbDep, LangDep, LoginDep
 from dulieuso.web.templating import render
+from dulieuso.web.forms import FormDep, form_date as _date, form_int as _int, form_text as _text
 
 router = APIRouter(include_in_schema=False)
 T = "opendata/voice/"
-
-
-async def _form(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(_form)]
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _date(form: FormData, name: str, errors: dict[str, list[Msg]]) -> date | None:
-    value = _text(form, name)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[name] = [Msg("Enter a date as YYYY-MM-DD.")]
-        return None
-
-
-def _int(form: FormData, name: str, errors: dict[str, list[Msg]]) -> int | None:
-    value = _text(form, name)
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        errors[name] = [Msg("Enter a whole number.")]
-        return None
 
 
 def _errors(error: DomainError, lang: str) -> dict[str, list[str]]:

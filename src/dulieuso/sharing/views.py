@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,42 +36,9 @@ from dulieuso.sharing.schemas import ApplicationPublic, RegulationPublic, Servic
 from dulieuso.sharing.service import it_unit_id, may
 from dulieuso.web.deps import ActorDep, DbDep, LangDep, LoginDep, SettingsDep
 from dulieuso.web.templating import render
+from dulieuso.web.forms import FormDep, form_date as _date, form_int as _int, form_text as _text
 
 router = APIRouter(include_in_schema=False)
-
-
-async def _form(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(_form)]
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _int(form: FormData, name: str, errors: dict[str, list[Msg]]) -> int | None:
-    value = _text(form, name)
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        errors[name] = [Msg("Enter a whole number.")]
-        return None
-
-
-def _date(form: FormData, name: str, errors: dict[str, list[Msg]]) -> date | None:
-    value = _text(form, name)
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors[name] = [Msg("Enter a date as YYYY-MM-DD.")]
-        return None
 
 
 def _datetime(form: FormData, name: str, errors: dict[str, list[Msg]]) -> datetime | None:
