@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from sqlalchemy.orm import Session
 from sqlalchemy import func, select
 
 from dulieuso.audit.models import AuditEvent
@@ -251,6 +252,33 @@ class TestSearch:
     def test_drafts_are_not_found(self, world):
         service.save_entry(world.db, world.a_editor, complete_entry("T-DATDAI", world.land.code))
         assert search.search_databases(world.db, ANONYMOUS, q="dat dai").total == 0
+
+    def test_every_change_is_seen_by_the_next_search(self, world):
+        world.accepted("T-DATDAI")
+        assert search.search_databases(world.db, ANONYMOUS, q="ngan sach").total == 0  # loads the in-memory index
+        world.accepted("T-NGANSACH", name="Cơ sở dữ liệu ngân sách", purpose="Quản lý ngân sách", content="Dự toán")
+        assert [h.code for h in search.search_databases(world.db, ANONYMOUS, q="ngan sach").items] == ["T-NGANSACH"]
+        service.withdraw(world.db, world.a_editor, "T-NGANSACH")
+        assert search.search_databases(world.db, ANONYMOUS, q="ngan sach").total == 0
+        world.db.commit()
+        # Another session (another request, on the same engine) sees the committed state.
+        with Session(world.db.get_bind()) as other:
+            assert [h.code for h in search.search_databases(other, ANONYMOUS).items] == ["T-DATDAI"]
+
+    def test_a_rolled_back_change_is_never_served(self, world):
+        world.accepted("T-DATDAI")
+        world.db.commit()
+        world.accepted("T-NGANSACH", name="Cơ sở dữ liệu ngân sách", purpose="Quản lý ngân sách", content="Dự toán")
+        assert search.search_databases(world.db, ANONYMOUS, q="ngan sach").total == 1  # its own uncommitted change
+        world.db.rollback()
+        assert search.search_databases(world.db, ANONYMOUS, q="ngan sach").total == 0
+        assert search.search_databases(world.db, ANONYMOUS).total == 1
+
+    def test_browse_orders_by_name_with_diacritics_folded(self, world):
+        for code, name in (("T-GIAODUC", "Giáo dục"), ("T-DATDAI", "Đất đai"), ("T-DANCU", "Dân cư"), ("T-YTE", "Y tế")):
+            world.accepted(code, name=name)
+        assert [h.name for h in search.search_databases(world.db, ANONYMOUS).items] == ["Dân cư", "Đất đai", "Giáo dục", "Y tế"]
+        assert [h.name for h in search.search_databases(world.db, ANONYMOUS, limit=2, offset=1).items] == ["Đất đai", "Giáo dục"]
 
     def test_bad_filters_are_located(self, world):
         with pytest.raises(Invalid) as raised:

@@ -418,3 +418,19 @@ class SearchTerm(Base):
         ForeignKey("catalog_search_rows.database_id", ondelete="CASCADE"), primary_key=True, index=True
     )
     weight: Mapped[int] = mapped_column(SmallInteger, default=1)
+
+
+class SearchState(Base):
+    """One row: a token that changes whenever the search index changes.
+
+    Each process keeps the public catalog's search index in memory (``catalog.search``)
+    and reloads it when the token it reads differs from the one it loaded with. The
+    token is written in the same transaction as the index change, and is random rather
+    than a counter, so a rolled-back change can never leave a process believing that
+    an index it loaded from uncommitted rows is current.
+    """
+
+    __tablename__ = "catalog_search_state"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(32))

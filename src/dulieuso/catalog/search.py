@@ -2,31 +2,46 @@
 """Searching the public catalog: diacritic- and case-insensitive, ranked, with facets.
 
 The public catalog is the *published* (last accepted) version of every entry that is
-not state-secret; drafts and secrets are never in it. Words are matched through
-``SearchTerm``, an inverted index of folded words clustered on the word: every query
-word but the last must match a whole word, the last may be a prefix ("so tai chi"
-finds "Sở Tài chính"). The score adds, for each query word, the weight of the best
-place it was found (code or name 4, agency 3, category 2, elsewhere 1).
+not state-secret; drafts and secrets are never in it. ``catalog.service`` keeps the
+index in two derived tables: ``SearchRow`` (the narrow row of each entry) and
+``SearchTerm`` (each folded word of an entry with its weight: code or name 4, agency 3,
+category 2, elsewhere 1).
 
-Cost: with words, one query scores and fetches the narrow rows (``SearchRow``) of every
-match, and facets, order and page are computed from them in Python (one pass instead of
-re-running the scoring per facet). Without words, the page is read in name order from an
-index and each facet is one aggregate over the narrow table. No per-row queries.
+Each process answers searches from an in-memory copy of those two tables (``_Index``),
+reloaded when the token in ``catalog_search_state`` (rewritten by every index change, in
+the same transaction) differs from the one it was loaded with; a search costs one
+primary-key read of that token. Why in memory: the catalog is small (a province has
+hundreds of databases; 10,000 with 200,000 elements is about 20 MB here) and read far
+more than written, and the facets count every match. In SQL the common words of a
+catalog ("so" in every "Sở …", "du lieu", a short prefix such as "ch") match most
+entries, and joining and grouping thousands of index rows per query took 20–60 ms on
+PostgreSQL before any facet was counted; over dictionaries it is a few milliseconds on
+either database.
+
+Matching: every query word but the last must be a whole word of the entry, the last may
+be a prefix ("so tai chi" finds "Sở Tài chính"). The score adds, for each query word, the
+weight of the best place it was found. Results are ordered by score, then by name
+(diacritics folded, so "Đất đai" sorts with the D's) and code; without words, by name.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+import uuid
+import weakref
+from bisect import bisect_left
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, func, select, type_coerce
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import String, cast, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
-from dulieuso.agencies.models import Agency
 from dulieuso.auth.permissions import Actor, require
-from dulieuso.catalog.models import DatabaseLevel, Importance, SearchRow, SearchTerm, SharingForm
+from dulieuso.catalog.models import DatabaseLevel, Importance, SearchRow, SearchState, SearchTerm, SharingForm
 from dulieuso.catalog.permissions import CatalogAction
 from dulieuso.errors import Invalid
 from dulieuso.i18n import Msg
@@ -35,21 +50,10 @@ from dulieuso.vntext import fold
 MAX_LIMIT = 200
 MAX_WORDS = 8
 _WORD = re.compile(r"[a-z0-9]+")
+STATE_ID = 1
 
-FORM_COLUMNS = {
-    SharingForm.OPEN_DATA: SearchRow.form_open_data,
-    SharingForm.DEFAULT: SearchRow.form_default,
-    SharingForm.SPECIAL_REQUEST: SearchRow.form_special_request,
-    SharingForm.NOT_SHARED: SearchRow.form_not_shared,
-}
-#: Enum columns read as plain strings: the values were validated when indexed, and
-#: skipping the Enum result processing matters when thousands of rows match.
-_NARROW = (
-    SearchRow.code, SearchRow.name, SearchRow.agency_code, SearchRow.agency_name,
-    type_coerce(SearchRow.level, String).label("level"),
-    type_coerce(SearchRow.importance, String).label("importance"), SearchRow.form_open_data, SearchRow.form_default, SearchRow.form_special_request,
-    SearchRow.form_not_shared,
-)
+#: The sharing forms in the order of the flags of a row (``_Row.forms``).
+FORMS = (SharingForm.OPEN_DATA, SharingForm.DEFAULT, SharingForm.SPECIAL_REQUEST, SharingForm.NOT_SHARED)
 
 
 @dataclass(frozen=True)
@@ -84,102 +88,225 @@ def _after(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def _scores(session: Session, words: list[str]) -> Any | None:
-    """``(id, score)`` of the candidate entries, or None when a whole word is unknown.
+# -- the in-memory index --------------------------------------------------------------
 
-    Whole words: the rarest (counted first, one index range each) drives; each other
-    word and the prefix word are correlated lookups per candidate in the word index
-    (``(term, database_id)`` and ``(database_id, term)``), so neither a common word such
-    as "so" (in every "Sở …") nor a short prefix such as "ch" expands to thousands of
-    rows. ``score`` is NULL for a candidate missing a word; the caller drops those. A
-    query of one word is a range scan grouped by database.
-    """
-    *whole, prefix = words
-    if not whole:
-        return (
-            select(SearchTerm.database_id.label("id"), func.max(SearchTerm.weight).label("score"))
-            .where(and_(SearchTerm.term >= prefix, SearchTerm.term < _after(prefix)))
-            .group_by(SearchTerm.database_id)
-            .subquery("scores")
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    code: str
+    name: str
+    agency_code: str
+    agency_name: str
+    level: str | None
+    importance: str
+    #: One flag per form of ``FORMS``.
+    forms: tuple[bool, bool, bool, bool]
+    purpose: str
+
+
+@dataclass(frozen=True)
+class _Index:
+    """One process's copy of the search tables; never changed once built."""
+
+    token: str
+    #: Rows in browse order (folded name, name, code): a row's position is its rank
+    #: among equal scores, so sorting positions sorts by name.
+    rows: list[_Row]
+    #: word → {position: weight}
+    postings: dict[str, dict[int, int]]
+    #: every word, sorted, for prefix ranges
+    words: list[str]
+    #: per position: (agency code, level, importance, form flags), what the facets count
+    facet_keys: list[tuple[str, str | None, str, tuple[bool, bool, bool, bool]]]
+    #: agency code → name, for the facet labels
+    agency_names: dict[str, str]
+
+
+_indexes: weakref.WeakKeyDictionary[Engine, _Index] = weakref.WeakKeyDictionary()
+_loading = threading.Lock()
+
+
+def mark_changed(session: Session) -> None:
+    """Tell every process that the search index changed (call in the changing transaction)."""
+    token = uuid.uuid4().hex
+    if session.execute(update(SearchState).where(SearchState.id == STATE_ID).values(token=token)).rowcount == 0:
+        session.add(SearchState(id=STATE_ID, token=token))
+        session.flush()
+
+
+def _current(session: Session) -> _Index:
+    """The index as this session sees it: the cached copy, or a fresh one when stale."""
+    token = session.scalar(select(SearchState.token).where(SearchState.id == STATE_ID)) or ""
+    bind = session.get_bind()
+    engine: Engine = getattr(bind, "engine", bind)
+    index = _indexes.get(engine)
+    if index is not None and index.token == token:
+        return index
+    with _loading:
+        index = _indexes.get(engine)
+        if index is None or index.token != token:
+            index = _load(session, token)
+            _indexes[engine] = index
+    return index
+
+
+def _load(session: Session, token: str) -> _Index:
+    # Ids as text on both databases: cheaper than building 200,000+ UUID objects.
+    row_id = cast(SearchRow.database_id, String)
+    loaded = [
+        (ident, _Row(code, name, agency_code, agency_name, getattr(level, "value", level),
+                     getattr(importance, "value", importance), (bool(f1), bool(f2), bool(f3), bool(f4)), purpose or ""))
+        for ident, code, name, agency_code, agency_name, level, importance, f1, f2, f3, f4, purpose in session.execute(
+            select(row_id, SearchRow.code, SearchRow.name, SearchRow.agency_code, SearchRow.agency_name, SearchRow.level,
+                   SearchRow.importance, SearchRow.form_open_data, SearchRow.form_default, SearchRow.form_special_request,
+                   SearchRow.form_not_shared, SearchRow.purpose)
         )
-    counts = dict(
-        session.execute(
-            select(SearchTerm.term, func.count()).where(SearchTerm.term.in_(set(whole))).group_by(SearchTerm.term)
-        ).all()
+    ]
+    loaded.sort(key=lambda item: (fold(item[1].name), item[1].name, item[1].code))
+    position = {ident: n for n, (ident, _row) in enumerate(loaded)}
+    # The words come grouped per entry and weight (one string each, split here): a tenth
+    # of the rows and of the time of reading one row per word.
+    postings: dict[str, dict[int, int]] = {}
+    for ident, weight, text in session.execute(
+        select(cast(SearchTerm.database_id, String), SearchTerm.weight, func.aggregate_strings(SearchTerm.term, " "))
+        .group_by(SearchTerm.database_id, SearchTerm.weight)
+    ):
+        at = position.get(ident)
+        if at is not None:
+            for word in text.split(" "):
+                found = postings.get(word)
+                if found is None:
+                    postings[word] = {at: weight}
+                else:
+                    found[at] = weight
+    rows = [row for _ident, row in loaded]
+    return _Index(
+        token=token, rows=rows, postings=postings, words=sorted(postings),
+        facet_keys=[(row.agency_code, row.level, row.importance, row.forms) for row in rows],
+        agency_names={row.agency_code: row.agency_name for row in rows},
     )
-    if any(word not in counts for word in whole):
-        return None
-    rarest, *others = sorted(whole, key=lambda w: counts[w])
-    in_prefix = and_(SearchTerm.term >= prefix, SearchTerm.term < _after(prefix))
-    # Counting a range stops early: we only need to know whether the prefix is rarer.
-    prefix_rows = session.scalar(
-        select(func.count()).select_from(select(SearchTerm.term).where(in_prefix).limit(counts[rarest]).subquery())
-    ) or 0
-    score: Any
-    if prefix_rows < counts[rarest]:
-        # A rare prefix ("du lich" → "lich…") drives; every whole word is a lookup.
-        driver = (
-            select(SearchTerm.database_id.label("id"), func.max(SearchTerm.weight).label("w"))
-            .where(in_prefix).group_by(SearchTerm.database_id).subquery("driver")
-        )
-        score = driver.c.w
-        lookups = whole
-    else:
-        driver = select(SearchTerm.database_id.label("id"), SearchTerm.weight.label("w")).where(SearchTerm.term == rarest).subquery("driver")
-        score = driver.c.w
-        lookups = others
-        other = aliased(SearchTerm)
-        score = score + (
-            select(func.max(other.weight))
-            .where(other.database_id == driver.c.id, other.term >= prefix, other.term < _after(prefix))
-            .scalar_subquery()
-        )
-    for word in lookups:
-        other = aliased(SearchTerm)
-        score = score + select(other.weight).where(other.term == word, other.database_id == driver.c.id).scalar_subquery()
-    # The filter is checked in the driver's loop (each lookup once per candidate); the
-    # score is computed again only for the survivors.
-    return select(driver.c.id, score.label("score")).where(score.is_not(None)).subquery("scores")
+
+
+def _match(index: _Index, words: list[str]) -> dict[int, int]:
+    """``{position: score}`` of the entries with every whole word and the prefix."""
+    *whole, prefix = words
+    lists = []
+    for word in whole:
+        found = index.postings.get(word)
+        if found is None:
+            return {}
+        lists.append(found)
+    start, stop = bisect_left(index.words, prefix), bisect_left(index.words, _after(prefix))
+    prefix_lists = [index.postings[word] for word in index.words[start:stop]]
+    if not prefix_lists:
+        return {}
+    if not lists:
+        best: dict[int, int] = {}
+        for found in prefix_lists:
+            for at, weight in found.items():
+                if weight > best.get(at, 0):
+                    best[at] = weight
+        return best
+    # The rarest word drives; each other word is a dictionary lookup per candidate.
+    lists.sort(key=len)
+    scores = dict(lists[0])
+    for found in lists[1:]:
+        scores = {at: score + found[at] for at, score in scores.items() if at in found}
+    # The prefix's best weight per candidate: walk either the candidates or the prefix's
+    # postings, whichever is fewer lookups.
+    prefix_size = sum(len(found) for found in prefix_lists)
+    result: dict[int, int] = {}
+    if len(scores) * len(prefix_lists) < prefix_size:
+        for at, score in scores.items():
+            weight = max((found.get(at, 0) for found in prefix_lists), default=0)
+            if weight:
+                result[at] = score + weight
+        return result
+    best = {}
+    for found in prefix_lists:
+        for at, weight in found.items():
+            if at in scores and weight > best.get(at, 0):
+                best[at] = weight
+    return {at: scores[at] + weight for at, weight in best.items()}
+
+
+# -- searching ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Filters:
+    """The filters of a search, checked against a row's facet key."""
+
+    agency: str | None = None
+    level: str | None = None
+    importance: str | None = None
+    #: position of the form in ``FORMS``
+    form: int | None = None
+
+    def apply(self, keys: list[tuple[str, str | None, str, tuple[bool, bool, bool, bool]]], matched: Iterable[int]) -> list[int]:
+        """The positions of ``matched`` that pass, in the same order (one pass per filter)."""
+        kept = list(matched)
+        for field_at, value in ((0, self.agency), (1, self.level), (2, self.importance)):
+            if value is not None:
+                kept = [at for at in kept if keys[at][field_at] == value]
+        if self.form is not None:
+            form = self.form
+            kept = [at for at in kept if keys[at][3][form]]
+        return kept
 
 
 def _filters(
     agency: str | None, level: str | None, sharing_form: str | None, importance: str | None, limit: int, offset: int
-) -> list[ColumnElement[bool]]:
+) -> _Filters | None:
+    """The filters (None when there are none); unknown values and a bad page are a 422."""
     errors: dict[str, list[Msg]] = {}
     if not 1 <= limit <= MAX_LIMIT:
         errors["limit"] = [Msg("limit must be between 1 and {n}.", n=MAX_LIMIT)]
     if offset < 0:
         errors["offset"] = [Msg("offset must be at least 0.")]
-    filters: list[ColumnElement[bool]] = []
+    wanted: dict[str, Any] = {}
     if agency:
-        filters.append(SearchRow.agency_code == agency.strip().upper())
+        wanted["agency"] = agency.strip().upper()
     if level:
         try:
-            filters.append(SearchRow.level == DatabaseLevel(level))
+            wanted["level"] = DatabaseLevel(level).value
         except ValueError:
             errors["level"] = [Msg("Unknown value {value}.", value=level)]
     if importance:
         try:
-            filters.append(SearchRow.importance == Importance(importance))
+            wanted["importance"] = Importance(importance).value
         except ValueError:
             errors["importance"] = [Msg("Unknown value {value}.", value=importance)]
     if sharing_form:
         try:
-            filters.append(FORM_COLUMNS[SharingForm(sharing_form)].is_(True))
+            wanted["form"] = FORMS.index(SharingForm(sharing_form))
         except ValueError:
             errors["sharing_form"] = [Msg("Unknown value {value}.", value=sharing_form)]
     if errors:
         raise Invalid(fields=errors)
-    return filters
+    return _Filters(**wanted) if wanted else None
 
 
-def _forms_of(row: Any) -> list[str]:
-    """The sharing forms flagged in a narrow row (flags at positions 6-9)."""
-    return [form.value for form, flag in zip(FORM_COLUMNS, tuple(row)[6:10]) if flag]
-
-
-def _value(v: Any) -> Any:
-    return getattr(v, "value", v)
+def _facets(labels: dict[str, str], keys: Iterable[tuple[str, str | None, str, tuple[bool, bool, bool, bool]]]) -> dict[str, list[dict[str, Any]]]:
+    """Facet counts of the matches, from their facet keys (counted in one C-level pass,
+    then summed over the few distinct combinations)."""
+    agencies: Counter[str] = Counter()
+    levels: Counter[str | None] = Counter()
+    importances: Counter[str] = Counter()
+    form_counts = [0] * len(FORMS)
+    for (agency, level, importance, forms), k in Counter(keys).items():
+        agencies[agency] += k
+        levels[level] += k
+        importances[importance] += k
+        for i, flag in enumerate(forms):
+            if flag:
+                form_counts[i] += k
+    return {
+        "agency": [{"value": c, "label": labels[c], "count": k} for c, k in sorted(agencies.items(), key=lambda i: (-i[1], i[0]))],
+        "level": [{"value": v, "count": k} for v, k in levels.most_common()],
+        "importance": [{"value": v, "count": k} for v, k in importances.most_common()],
+        "sharing_form": [{"value": f.value, "count": n} for f, n in zip(FORMS, form_counts) if n],
+    }
 
 
 def search_databases(
@@ -197,82 +324,26 @@ def search_databases(
     require(actor, CatalogAction.VIEW)
     filters = _filters(agency, level, sharing_form, importance, limit, offset)
     words = _words(q)
+    index = _current(session)
+    rows = index.rows
     if words:
-        return _search_words(session, words, filters, limit, offset)
-    return _browse(session, filters, limit, offset)
-
-
-def _hits(session: Session, rows: list[Any], scores: dict[str, int]) -> list[Hit]:
-    codes = [r[0] for r in rows]
-    purposes = dict(session.execute(select(SearchRow.code, SearchRow.purpose).where(SearchRow.code.in_(codes))).all()) if codes else {}
-    return [
-        Hit(
-            code=r[0], name=r[1], agency_code=r[2], agency_name=r[3], level=r[4], importance=r[5],
-            sharing_forms=_forms_of(r), purpose=purposes.get(r[0], ""), score=scores.get(r[0], 0),
-        )
-        for r in rows
-    ]
-
-
-def _search_words(session: Session, words: list[str], filters: list[ColumnElement[bool]], limit: int, offset: int) -> SearchResult:
-    scores = _scores(session, words)
-    if scores is None:
-        return SearchResult(items=[], total=0, limit=limit, offset=offset,
-                            facets={"agency": [], "level": [], "importance": [], "sharing_form": []})
-    rows = [
-        tuple(r)
-        for r in session.execute(
-            select(*_NARROW, scores.c.score).join(scores, scores.c.id == SearchRow.database_id).where(*filters)
-        ).all()
-        if r.score is not None
-    ]
-    # Plain tuples: (code, name, agency_code, agency_name, level, importance, 4 form flags, score).
-    rows.sort(key=lambda r: (-r[10], r[1], r[0]))
-    page = rows[offset : offset + limit]
-    agencies: Counter[tuple[str, str]] = Counter()
-    levels: Counter[Any] = Counter()
-    importances: Counter[Any] = Counter()
-    flags: Counter[tuple[bool, bool, bool, bool]] = Counter()
-    for _code, _name, agency_code, agency_name, level, importance, f1, f2, f3, f4, _score in rows:
-        agencies[(agency_code, agency_name)] += 1
-        levels[level] += 1
-        importances[importance] += 1
-        flags[(bool(f1), bool(f2), bool(f3), bool(f4))] += 1
-    form_counts = [sum(k for combo, k in flags.items() if combo[i]) for i in range(len(FORM_COLUMNS))]
-    facets = {
-        "agency": [{"value": c, "label": n, "count": k} for (c, n), k in sorted(agencies.items(), key=lambda i: (-i[1], i[0][0]))],
-        "level": [{"value": v, "count": k} for v, k in levels.most_common()],
-        "importance": [{"value": v, "count": k} for v, k in importances.most_common()],
-        "sharing_form": [{"value": f.value, "count": n} for f, n in zip(FORM_COLUMNS, form_counts) if n],
-    }
+        scores = _match(index, words)
+        ranked = sorted(scores, key=lambda at: (-scores[at], at))
+    else:
+        scores = {}
+        ranked = range(len(rows))  # type: ignore[assignment]
+    matched = filters.apply(index.facet_keys, ranked) if filters else ranked
+    page = matched[offset : offset + limit]
     return SearchResult(
-        items=_hits(session, page, {r[0]: int(r[10]) for r in page}), total=len(rows), limit=limit,
-        offset=offset, facets=facets,
+        items=[_hit(rows[at], scores.get(at, 0)) for at in page],
+        total=len(matched), limit=limit, offset=offset,
+        facets=_facets(index.agency_names, map(index.facet_keys.__getitem__, matched)),
     )
 
 
-def _browse(session: Session, filters: list[ColumnElement[bool]], limit: int, offset: int) -> SearchResult:
-    total = session.scalar(select(func.count()).select_from(SearchRow).where(*filters)) or 0
-    page = session.execute(
-        select(*_NARROW).where(*filters).order_by(SearchRow.name, SearchRow.code).limit(limit).offset(offset)
-    ).all()
-    count = func.count()
-    # Grouped by code alone (an index); the names come from the agencies table.
-    agency_rows = session.execute(
-        select(SearchRow.agency_code, count).where(*filters).group_by(SearchRow.agency_code)
-        .order_by(count.desc(), SearchRow.agency_code)
-    ).all()
-    names = dict(
-        session.execute(select(Agency.code, Agency.name_vi).where(Agency.code.in_([c for c, _ in agency_rows]))).all()
-    ) if agency_rows else {}
-    facets: dict[str, list[dict[str, Any]]] = {
-        "agency": [{"value": c, "label": names.get(c, c), "count": k} for c, k in agency_rows]
-    }
-    for name, column in (("level", SearchRow.level), ("importance", SearchRow.importance)):
-        facet_rows = session.execute(select(column, count).where(*filters).group_by(column).order_by(count.desc())).all()
-        facets[name] = [{"value": _value(v), "count": k} for v, k in facet_rows]
-    sums = session.execute(
-        select(*[func.sum(case((col.is_(True), 1), else_=0)) for col in FORM_COLUMNS.values()]).where(*filters)
-    ).one()
-    facets["sharing_form"] = [{"value": f.value, "count": int(n or 0)} for f, n in zip(FORM_COLUMNS, sums) if n]
-    return SearchResult(items=_hits(session, list(page), {}), total=total, limit=limit, offset=offset, facets=facets)
+def _hit(row: _Row, score: int) -> Hit:
+    return Hit(
+        code=row.code, name=row.name, agency_code=row.agency_code, agency_name=row.agency_name, level=row.level,
+        importance=row.importance, sharing_forms=[form.value for form, flag in zip(FORMS, row.forms) if flag],
+        purpose=row.purpose, score=score,
+    )

@@ -61,6 +61,7 @@ from dulieuso.catalog.models import (
     SharingScope,
     UserType,
 )
+from dulieuso.catalog import search
 from dulieuso.catalog.permissions import CatalogAction
 from dulieuso.db import utcnow
 from dulieuso.errors import Conflict, Invalid, NotFound
@@ -818,6 +819,7 @@ def _unpublish(session: Session, database: Database) -> None:
     session.execute(delete(SearchTerm).where(SearchTerm.database_id == database.id))
     session.execute(delete(SearchRow).where(SearchRow.database_id == database.id))
     session.execute(delete(PublicEntry).where(PublicEntry.database_id == database.id))
+    search.mark_changed(session)
 
 
 def rebuild_search_index(session: Session, batch: int = 500) -> int:
@@ -837,6 +839,7 @@ def rebuild_search_index(session: Session, batch: int = 500) -> int:
         publish(session, database)
     session.execute(delete(SearchTerm))
     session.execute(delete(SearchRow))
+    search.mark_changed(session)
     count = 0
     rows: list[dict[str, Any]] = []
     terms: list[dict[str, Any]] = []
