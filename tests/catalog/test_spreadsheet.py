@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,18 @@ def edited(data: bytes, change) -> bytes:  # type: ignore[no-untyped-def]
     change(book)
     out = io.BytesIO()
     book.save(out)
+    return out.getvalue()
+
+
+def with_declared_size(data: bytes, ref: str) -> bytes:
+    """``data`` with every sheet's ``<dimension ref=…>`` replaced by ``ref``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            content = source.read(member)
+            if member.filename.startswith("xl/worksheets/"):
+                content = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(), content)
+            target.writestr(member, content)
     return out.getvalue()
 
 
@@ -213,6 +226,23 @@ class TestParse:
         with pytest.raises(ImportErrors) as excinfo:
             parse_workbook((DATA / "merged-cells.xlsx").read_bytes(), agency=AGENCY)
         assert "ô D2:D3" in errors_of(excinfo)[0] and "gộp" in errors_of(excinfo)[0]
+
+    def test_merged_cells_added_to_an_exported_file_are_refused(self):
+        """The fast (read-only) reading cannot see merged cells: a merge must switch it off."""
+        def merge(book):  # type: ignore[no-untyped-def]
+            book[ELEMENT_SHEET].merge_cells("B3:B4")
+
+        data = edited(write_workbook([entry_dict(f"T-{i:03d}") for i in range(5)]), merge)
+        with pytest.raises(ImportErrors) as excinfo:
+            parse_workbook(data, agency=AGENCY)
+        assert "ô B3:B4" in errors_of(excinfo)[0]
+
+    def test_every_row_is_read_when_the_file_declares_a_wrong_size(self):
+        """Some programs write a sheet's size as "A1"; the rows below it count all the same."""
+        data = with_declared_size(write_workbook([entry_dict("T-MOT"), entry_dict("T-HAI")]), "A1")
+        parsed = parse_workbook(data, agency=AGENCY)
+        assert [e.code for e in parsed.entries] == ["T-MOT", "T-HAI"]
+        assert [c.elements[0].name for c in parsed.entries[1].categories] == ["Số hiệu thửa"]
 
     def test_tcvn3_text_is_refused_with_the_suggested_unicode(self):
         with pytest.raises(ImportErrors) as excinfo:

@@ -5,9 +5,10 @@ confirm, and apply, all or nothing.
 ``plan_import`` parses the file (``spreadsheet.parse_workbook``), runs the catalog's own
 validation (``service.validate``) on every entry and maps each error back to its row
 and column, then compares each entry with what is saved now: *create*, *update* (with
-the changed fields) or *unchanged*. ``apply_import`` does the same checks again and
-saves every entry through ``service.save_entry`` inside one SAVEPOINT: a single failure
-rolls all of it back and nothing is saved.
+the changed fields) or *unchanged*. ``apply_import`` saves every entry through
+``service.save_entries`` (the checks of ``service.save_entry``, made for the whole
+file before anything is written) inside one SAVEPOINT: a single failure rolls all of
+it back and nothing is saved.
 
 Between the preview page and the confirmation the upload waits in the storage folder
 under a random id, bound to the user who sent it and kept for at most an hour
@@ -34,7 +35,8 @@ from dulieuso.agencies.models import Agency, FocalPoint
 from dulieuso.auth.permissions import Actor, require
 from dulieuso.catalog import service
 from dulieuso.catalog.entries import CategoryData, ElementData, EntryData
-from dulieuso.catalog.models import Database, ElementType, SharingForm, UserType
+from dulieuso.catalog.lookups import Lookups
+from dulieuso.catalog.models import ElementType, SharingForm, UserType
 from dulieuso.catalog.permissions import CatalogAction
 from dulieuso.catalog.spreadsheet import (
     DATABASE_COLUMNS,
@@ -172,10 +174,10 @@ def _check(session: Session, parsed: ParsedWorkbook, agencies: dict[str, Agency]
     errors: list[CellError] = []
     planned: list[PlannedEntry] = []
     focal_contacts: dict[str, dict[str, Any]] = {}
-    codes = [e.code for e in parsed.entries]
-    known: set[str] = set()
-    for start in range(0, len(codes), 500):  # one query per 500 codes, not one per entry
-        known.update(session.scalars(select(Database.code).where(Database.code.in_(codes[start : start + 500]))))
+    # Agencies, systems, code lists and the saved entries: a few queries for the whole
+    # file rather than several per entry (a round trip each on PostgreSQL).
+    lookups = Lookups.for_entries(session, parsed.entries)
+    saved = service.find_many(session, (e.code for e in parsed.entries))
 
     def located(code: str, path: str, message: Msg) -> CellError:
         sheet, row, column = parsed.locate(code, path)
@@ -184,13 +186,13 @@ def _check(session: Session, parsed: ParsedWorkbook, agencies: dict[str, Agency]
 
     for entry in parsed.entries:
         rows = parsed.rows[entry.code]
-        existing = service.find(session, entry.code) if entry.code in known else None
+        existing = saved.get(entry.code)
         owner = agencies.get(entry.owner_agency)
         if existing is not None and owner is not None and existing.owner_agency_id != owner.id:
             errors.append(located(entry.code, "code", Msg(
                 "the code '{code}' belongs to a database of another agency.", code=entry.code)))
             continue
-        field_errors, notices, _agency_found, _lists, _systems = service.validate(session, entry)
+        field_errors, notices, _agency_found, _lists, _systems = service.validate(session, entry, lookups)
         for path, messages in field_errors.items():
             errors.extend(located(entry.code, path, message) for message in messages)
         notice_list = []
@@ -204,7 +206,7 @@ def _check(session: Session, parsed: ParsedWorkbook, agencies: dict[str, Agency]
         if owner.code not in focal_contacts:
             focal_contacts[owner.code] = _focal_contact(session, owner)
         after = _incoming(entry, focal_contacts[owner.code])
-        before = comparable_dict(service.to_dict(session, existing))
+        before = comparable_dict(service.to_dict(session, existing, lookups))
         changes = diff_entries(before, after)
         planned.append(PlannedEntry(entry.code, entry.name, "update" if changes else "unchanged", rows.row,
                                     changes=changes, notices=notice_list))
@@ -233,26 +235,25 @@ def apply_import(
 ) -> ImportResult:
     """Save every entry of the upload, or none: the caller commits.
 
-    The entries are saved in one SAVEPOINT; the first failure rolls back all of them and
-    is reported on its row and column (``service.save_entry`` validates each entry the
-    same way the preview did, so a file that previewed cleanly fails only if the
-    catalog changed in between; the preview is not repeated here, it would double the
-    time of a large import). ``parsed``: the result of ``plan_import`` on the same
-    ``data`` in the same request (the CLI), which spares parsing the file twice.
+    ``service.save_entries`` checks every entry the way ``service.save_entry`` does
+    before it writes any, so a file that previewed cleanly fails only if the catalog
+    changed in between; the first refused entry is reported on its row and column. The
+    writing runs in one SAVEPOINT, so an error while writing rolls back every entry too.
+    The preview is not repeated here, it would double the time of a large import.
+    ``parsed``: the result of ``plan_import`` on the same ``data`` in the same request
+    (the CLI), which spares parsing the file twice.
     """
     parsed, _agencies, label = _prepare(session, actor, data, agency_code, parsed)
     result = ImportResult(label, [], [], [])
-    total = len(parsed.entries)
     with session.begin_nested():  # leaving it by an exception rolls every entry back
-        for done, entry in enumerate(parsed.entries, start=1):
-            try:
-                saved = service.save_entry(session, actor, entry, mode="upsert")
-            except DomainError as error:
-                raise ImportErrors(_located(parsed, entry.code, error)) from error
-            bucket = result.created if saved.created else result.updated if saved.changed else result.unchanged
-            bucket.append(entry.code)
-            if progress is not None:
-                progress(done, total)
+        try:
+            saved = service.save_entries(session, actor, parsed.entries, progress=progress)
+        except service.EntryRefused as refused:
+            code = parsed.entries[refused.index].code
+            raise ImportErrors(_located(parsed, code, refused.reason)) from refused.reason
+    for entry, outcome in zip(parsed.entries, saved, strict=True):
+        bucket = result.created if outcome.created else result.updated if outcome.changed else result.unchanged
+        bucket.append(entry.code)
     return result
 
 

@@ -37,11 +37,12 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from dulieuso.catalog.entries import CategoryData, ElementData, EntryData
-from dulieuso.catalog.legacy import detect
+from dulieuso.catalog.legacy import LegacyText, detect
 from dulieuso.catalog.models import (
     DatabaseLevel,
     ElementType,
@@ -549,6 +550,23 @@ def check_archive(data: bytes) -> None:
             )
 
 
+def _merges_cells(data: bytes) -> bool:
+    """Whether an XML part of the file (an ``.xlsx``, checked by ``check_archive``)
+    mentions merged cells (``<mergeCell ref=…>``); a false alarm, the word in a cell's
+    text, only makes parsing take the slower full mode."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for member in archive.infolist():
+            if not member.filename.endswith(".xml"):
+                continue
+            with archive.open(member) as part:
+                tail = b""
+                while block := part.read(1 << 20):
+                    if b"mergeCell" in tail + block:
+                        return True
+                    tail = block[-16:]
+    return False
+
+
 def _norm_header(text: Any) -> str:
     return fold(str(text or "").replace("*", ""))
 
@@ -584,10 +602,19 @@ def _lookup(enum: type[StrEnum]) -> dict[str, StrEnum]:
 class _Reader:
     """Reads cells of one sheet into Python values, collecting located errors."""
 
-    def __init__(self, errors: list[CellError], sheet: str, lookups: dict[type[StrEnum], dict[str, StrEnum]]) -> None:
+    def __init__(
+        self,
+        errors: list[CellError],
+        sheet: str,
+        lookups: dict[type[StrEnum], dict[str, StrEnum]],
+        legacy: dict[str, LegacyText | None],
+    ) -> None:
         self.errors = errors
         self.sheet = sheet
         self.lookups = lookups
+        #: ``detect`` per distinct text of this upload: a category's name and the list
+        #: labels repeat on thousands of rows, and some plain words take its slow path.
+        self.legacy = legacy
 
     def error(self, row: int, column: Column, cell: str, message: Msg) -> None:
         self.errors.append(
@@ -598,7 +625,10 @@ class _Reader:
     def value(self, row: int, column: Column, cell: str, raw: Any) -> Any:
         if isinstance(raw, str):
             raw = unicodedata.normalize("NFC", raw).strip()
-            legacy = detect(raw)
+            if raw in self.legacy:
+                legacy = self.legacy[raw]
+            else:
+                legacy = self.legacy[raw] = detect(raw)
             if legacy is not None:
                 self.error(row, column, cell, Msg(
                     "the text '{value}' is in the legacy {encoding} font encoding (did you mean '{suggestion}'?). "
@@ -688,12 +718,13 @@ class _Reader:
 
 
 def _sheet_rows(
-    sheet: Worksheet, columns: Sequence[Column], errors: list[CellError], budget: list[int]
+    sheet: Worksheet | ReadOnlyWorksheet, columns: Sequence[Column], errors: list[CellError], budget: list[int]
 ) -> tuple[list[tuple[int, dict[str, Any], dict[str, str]]], bool]:
     """Check the header row and the merged cells, then yield ``(row number, raw values, cell refs)``."""
     name = sheet.title
     ok = True
-    for merged in sheet.merged_cells.ranges:
+    # A read-only sheet knows no merged cells: it is only used for files without any.
+    for merged in sheet.merged_cells.ranges if isinstance(sheet, Worksheet) else ():
         errors.append(CellError(name, merged.min_row, "", merged.coord, Msg(
             "Sheet '{sheet}', cells {cells}: merged cells are not allowed; unmerge them and fill every cell.",
             sheet=name, cells=merged.coord)))
@@ -763,21 +794,35 @@ def parse_workbook(data: bytes, *, agency: str | None = None) -> ParsedWorkbook:
     that agency, and a row owned by another agency is an error.
     """
     check_archive(data)
+    # Read-only mode streams the two data sheets and skips the rest of the workbook (the
+    # help sheet, styles and drop-down lists of every row): a fifth less time on a large
+    # file. It cannot list merged cells, so a file that has some is read in full.
+    read_only = not _merges_cells(data)
     try:
-        book = load_workbook(io.BytesIO(data), data_only=False)
+        book = load_workbook(io.BytesIO(data), read_only=read_only, data_only=False)
     except Exception:  # openpyxl raises many types for a damaged file; all mean the same
         raise _file_error(Msg("The Excel file could not be read; it may be damaged.")) from None
-    errors: list[CellError] = []
-    missing = [name for name in SHEETS if name not in book.sheetnames]
-    if missing:
-        raise ImportErrors([
-            CellError(name, 0, "", "", Msg("The sheet '{sheet}' is missing; use the downloaded template.", sheet=name))
-            for name in missing
-        ])
-    budget = [MAX_ROWS]
+    try:
+        errors: list[CellError] = []
+        missing = [name for name in SHEETS if name not in book.sheetnames]
+        if missing:
+            raise ImportErrors([
+                CellError(name, 0, "", "", Msg("The sheet '{sheet}' is missing; use the downloaded template.", sheet=name))
+                for name in missing
+            ])
+        budget = [MAX_ROWS]
+        sheets = [book[DATABASE_SHEET], book[ELEMENT_SHEET]]
+        for sheet in sheets:
+            if isinstance(sheet, ReadOnlyWorksheet):
+                # The size a file declares can be wrong (some programs write "A1");
+                # read every row there is, as full mode does.
+                sheet.reset_dimensions()
+        db_rows, db_ok = _sheet_rows(sheets[0], DATABASE_COLUMNS, errors, budget)
+        el_rows, el_ok = _sheet_rows(sheets[1], ELEMENT_COLUMNS, errors, budget)
+    finally:
+        book.close()  # a read-only workbook keeps the archive open until then
     lookups = {enum: _lookup(enum) for enum in ENUM_LABELS}
-    db_rows, db_ok = _sheet_rows(book[DATABASE_SHEET], DATABASE_COLUMNS, errors, budget)
-    el_rows, el_ok = _sheet_rows(book[ELEMENT_SHEET], ELEMENT_COLUMNS, errors, budget)
+    legacy: dict[str, LegacyText | None] = {}
     if not (db_ok and el_ok):
         raise ImportErrors(errors)
     if not db_rows:
@@ -789,7 +834,7 @@ def parse_workbook(data: bytes, *, agency: str | None = None) -> ParsedWorkbook:
     entries: dict[str, EntryData] = {}
     locations: dict[str, EntryRows] = {}
     first_row: dict[str, int] = {}
-    reader = _Reader(errors, DATABASE_SHEET, lookups)
+    reader = _Reader(errors, DATABASE_SHEET, lookups, legacy)
     by_key = {c.key: c for c in DATABASE_COLUMNS}
     for number, raw, refs in db_rows:
         values = {key: reader.value(number, by_key[key], refs[key], raw[key]) for key in by_key}
@@ -816,7 +861,7 @@ def parse_workbook(data: bytes, *, agency: str | None = None) -> ParsedWorkbook:
             **{k: v for k, v in values.items() if k not in {"code", "name", "owner_agency"} and v is not None},
         )
 
-    reader = _Reader(errors, ELEMENT_SHEET, lookups)
+    reader = _Reader(errors, ELEMENT_SHEET, lookups, legacy)
     by_key = {c.key: c for c in ELEMENT_COLUMNS}
     categories: dict[tuple[str, str], tuple[CategoryData, int, dict[str, Any], int]] = {}
     element_rows: dict[tuple[str, str, str], int] = {}
