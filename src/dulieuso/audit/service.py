@@ -119,6 +119,10 @@ def _subject_key(obj: Base) -> tuple[str, str]:
     return obj.__tablename__, str(to_jsonable(value))  # type: ignore[attr-defined]
 
 
+def _key_unknown(obj: Base) -> bool:
+    return inspect(obj).identity is None and getattr(obj, "id", None) is None
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -131,8 +135,13 @@ def record(
     details: Mapping[str, Any] | None = None,
     covers: Iterable[Base] = (),
 ) -> AuditEvent:
-    """Record a change of ``subject`` (and of the objects in ``covers``) by ``actor``."""
-    session.flush()
+    """Record a change of ``subject`` (and of the objects in ``covers``) by ``actor``.
+
+    The event is flushed with the next flush, not here: a batch of changes then inserts
+    its events in one statement. Only a subject whose key is not known yet (a new row
+    with a database-made key) is flushed first."""
+    if _key_unknown(subject):
+        session.flush()
     subject_type, subject_id = _subject_key(subject)
     action = str(tag).rsplit(":", 1)[-1]
     changes: dict[str, Any] = {"diff": diff(before, after)}
@@ -154,7 +163,8 @@ def record(
     covered = session.info.setdefault("audit_covered", set())
     covered.add((subject_type, subject_id))
     for other in covers:
-        session.flush()
+        if _key_unknown(other):
+            session.flush()
         covered.add(_subject_key(other))
     return entry
 
