@@ -4,14 +4,17 @@ One local upstream (the built-in demo upstream under uvicorn, one process) is ca
 ways, side by side in one run, with wrk on loopback:
 
 * **direct**: wrk → upstream;
-* **gateway**: wrk → ``/gateway/{service}/...`` of a dulieuso server (SQLite in WAL mode,
-  a bearer token, a grant, every call logged and committed before the response is
-  released) → upstream; three runs: one worker with the log's fsync on (the default), one
-  worker with it off, two workers with it off;
+* **gateway**: wrk → ``/gateway/{service}/...`` of a dulieuso server as ``create_app``
+  builds it (SQLite in WAL mode, a bearer token, a grant, every call logged and committed
+  before the response is released) → upstream; three runs: one worker with the log's
+  fsync on (the default), one worker with it off, two workers with it off;
 * **nginx** (peer): wrk → Debian's nginx ``proxy_pass`` with upstream keep-alive → upstream.
 
-At 1 and 64 connections: requests/s and p50/p99 latency; added latency = (p50 or p99 via
-the proxy) − (direct). Loopback only, bounded in time (about 3 minutes with defaults).
+At 1 and 64 connections: requests/s, p50/p99 latency, and CPU milliseconds per request
+of the proxy (the gateway's processes, or nginx) and of the upstream, read from
+``/proc/<pid>/stat`` around each run (a better guide than requests/s on a shared machine);
+added latency = (p50 or p99 via the proxy) − (direct). The 1-minute load average is
+recorded with every row. Loopback only, bounded in time (about 3 minutes with defaults).
 
     .venv/bin/python bench/gateway_bench.py [--seconds 10] [--out bench/results/gateway.json]
 """
@@ -38,20 +41,17 @@ import httpx
 PATH = "/dan-so/communes/03385/population"
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
-# The platform app plus the gateway (until app.py mounts it), as a uvicorn app factory so
-# that it can run with several workers (the log writer takes a database lock per batch).
+# The platform app as production builds it (create_app mounts the gateway), as a uvicorn
+# app factory so that it can run with several workers (the log writer takes a database
+# lock per batch).
 FACTORY = """
 import os
 from dulieuso.app import create_app
 from dulieuso.config import Settings
-from dulieuso.sharing import gateway
 
 
 def make():
     app = create_app(Settings())
-    if not any(getattr(r, "path", "") == "/gateway/token" for r in app.routes):
-        app.include_router(gateway.router)
-        app.add_middleware(gateway.GatewayDispatch)
     app.state.sharing_log_fsync = os.environ.get("BENCH_LOG_FSYNC") == "1"
     return app
 """
@@ -84,6 +84,30 @@ def _ms(value: str) -> float:
     return float(match.group(1)) * UNITS[match.group(2)]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and all its descendants (uvicorn's workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        todo.extend(children.get(current, []))
+    return total
+
+
 def run_wrk(url: str, connections: int, seconds: int, script: Path | None) -> dict[str, float]:
     threads = 1 if connections == 1 else 2
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
@@ -91,12 +115,27 @@ def run_wrk(url: str, connections: int, seconds: int, script: Path | None) -> di
         command += ["-s", str(script)]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": int(errors.group(1)) if errors else 0,
+    return {"rps": rps, "requests": requests, "p50_ms": p50, "p99_ms": p99,
+            "non_2xx": int(errors.group(1)) if errors else 0,
             "socket_errors": socket_errors.group(1) if socket_errors else ""}
+
+
+def get_token(base: str, client_id: str, secret: str) -> str:
+    """A bearer token from the gateway (a few tries: the first call starts the log writer)."""
+    for attempt in range(3):
+        response = httpx.post(f"{base}/gateway/token", timeout=30, data={
+            "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret,
+        })
+        if response.status_code == 200:
+            return str(response.json()["access_token"])
+        print(f"token request {attempt + 1}: {response.status_code} {response.text[:300]}", flush=True)
+        time.sleep(1)
+    raise SystemExit("no token from the gateway")
 
 
 def start_nginx(upstream_port: int, port: int, workdir: Path) -> subprocess.Popen[bytes]:
@@ -173,11 +212,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path("bench/results/gateway.json"))
+    parser.add_argument("--variants", default="fsync-on,fsync-off,2-workers",
+                        help="gateway runs to make, comma-separated: fsync-on, fsync-off, 2-workers")
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} not found: apt-get install -y wrk nginx")
 
+    load_before = os.getloadavg()
+    print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="dulieuso-gwbench-"))
     procs: list[subprocess.Popen[bytes]] = []
     logs = []
@@ -204,21 +247,36 @@ def main() -> None:
 
         results = []
 
-        def measure(name: str, url: str, script: Path | None) -> None:
+        upstream_pid = procs[0].pid
+
+        def measure(name: str, url: str, script: Path | None, proxy_pid: int | None) -> None:
             for connections in (1, 64):
                 run_wrk(url, connections, 2, script)  # warm-up
+                load = os.getloadavg()[0]
+                up_cpu = cpu_seconds(upstream_pid)
+                proxy_cpu = cpu_seconds(proxy_pid) if proxy_pid else 0.0
                 measured = run_wrk(url, connections, args.seconds, script)
+                n = max(measured["requests"], 1)
+                measured["upstream_cpu_ms_per_request"] = round((cpu_seconds(upstream_pid) - up_cpu) * 1000 / n, 3)
+                measured["proxy_cpu_ms_per_request"] = (
+                    round((cpu_seconds(proxy_pid) - proxy_cpu) * 1000 / n, 3) if proxy_pid else None)
+                measured["load_average_1m"] = round(load, 2)
                 results.append({"target": name, "connections": connections, **measured})
+                proxy = measured["proxy_cpu_ms_per_request"]
                 print(f"{name:34s} c={connections:<3d} {measured['rps']:9.1f} req/s  p50 {measured['p50_ms']:7.2f} ms"
-                      f"  p99 {measured['p99_ms']:7.2f} ms  non-2xx {measured['non_2xx']} {measured['socket_errors']}",
-                      flush=True)
+                      f"  p99 {measured['p99_ms']:7.2f} ms  cpu/req proxy "
+                      f"{'—' if proxy is None else f'{proxy:.3f}'} ms, upstream "
+                      f"{measured['upstream_cpu_ms_per_request']:.3f} ms  load {load:.2f}"
+                      f"  non-2xx {measured['non_2xx']} {measured['socket_errors']}", flush=True)
 
-        measure("direct", f"{upstream}{PATH}", None)
-        measure("nginx proxy_pass (peer)", f"http://127.0.0.1:{nginx_port}{PATH}", None)
+        measure("direct", f"{upstream}{PATH}", None, None)
+        measure("nginx proxy_pass (peer)", f"http://127.0.0.1:{nginx_port}{PATH}", None, procs[-1].pid)
         entries = {}
         (work / "bench_gateway_app.py").write_text(FACTORY)
-        variants = [("1", 1, "gateway (log fsync on)"), ("0", 1, "gateway (log fsync off)"),
-                    ("0", 2, "gateway (fsync off, 2 workers)")]
+        chosen = set(args.variants.split(","))
+        variants = [(fsync, workers, label) for key, fsync, workers, label in (
+            ("fsync-on", "1", 1, "gateway (log fsync on)"), ("fsync-off", "0", 1, "gateway (log fsync off)"),
+            ("2-workers", "0", 2, "gateway (fsync off, 2 workers)")) if key in chosen]
         for fsync, workers, label in variants:
             gw_port = free_port()
             base = f"http://127.0.0.1:{gw_port}"
@@ -230,12 +288,10 @@ def main() -> None:
                  "--no-access-log"], env={**env, "BENCH_LOG_FSYNC": fsync}, stdout=log, stderr=log)
             procs.append(gateway)
             wait_until_up(f"{base}/gateway/token", gateway)
-            token = httpx.post(f"{base}/gateway/token", data={
-                "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret,
-            }).json()["access_token"]
+            token = get_token(base, client_id, secret)
             script = work / "auth.lua"
             script.write_text(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
-            measure(label, f"{base}/gateway/{service}/communes/03385/population", script)
+            measure(label, f"{base}/gateway/{service}/communes/03385/population", script, gateway.pid)
             gateway.terminate()
             gateway.wait(30)
             procs.remove(gateway)
@@ -256,13 +312,15 @@ def main() -> None:
                     "added_p50_ms": round(r["p50_ms"] - d["p50_ms"], 3),
                     "added_p99_ms": round(r["p99_ms"] - d["p99_ms"], 3),
                     "rps_share_of_nginx": round(r["rps"] / row("nginx proxy_pass (peer)", connections)["rps"], 3),
+                    "proxy_cpu_ms_per_request": r["proxy_cpu_ms_per_request"],
                 }
         for key, value in summary.items():
             print(f"{key:40s} added p50 {value['added_p50_ms']:7.2f} ms  added p99 {value['added_p99_ms']:7.2f} ms  "
-                  f"rps/nginx {value['rps_share_of_nginx']:.2f}")
+                  f"rps/nginx {value['rps_share_of_nginx']:.2f}  cpu/req {value['proxy_cpu_ms_per_request']} ms")
         report = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                        "load_average_before": load_before,
                         "load_average_after": os.getloadavg()},
             "seconds_per_run": args.seconds,
             "path": PATH,

@@ -24,16 +24,14 @@ from tests.conftest import free_port
 
 pytestmark = pytest.mark.live
 
-# The platform app with the gateway and the demo upstream, until app.py mounts them itself.
+# The platform app (which mounts the gateway) with the demo upstream, which it mounts
+# only in demo mode.
 LAUNCHER = """
 import sys, uvicorn
 from dulieuso.app import create_app
 from dulieuso.config import Settings
-from dulieuso.sharing import gateway, upstream_demo
+from dulieuso.sharing import upstream_demo
 app = create_app(Settings())
-if not any(getattr(r, "path", "") == "/gateway/token" for r in app.routes):
-    app.include_router(gateway.router)
-    app.add_middleware(gateway.GatewayDispatch)
 if not any(getattr(r, "path", "") == "/demo-upstream" for r in app.routes):
     app.mount("/demo-upstream", upstream_demo.app)
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=None)
@@ -94,6 +92,10 @@ def test_request_approve_call_and_see_it_in_the_statistics(tmp_path: Path) -> No
                     break
                 time.sleep(0.5)
             assert response.status_code == 200 and response.json()["population"] == 28416
+            # The provider's Date and Server are not passed on next to the server's own.
+            assert len(response.headers.get_list("date")) == 1
+            assert response.headers.get_list("server") == ["uvicorn"]
+            assert len(response.headers.get_list("x-request-id")) == 1
             assert "male" not in response.json()  # not among the fields requested
 
             stats = admin.get("/api/v1/sharing/statistics?service=dan-so").json()

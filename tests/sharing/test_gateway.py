@@ -5,6 +5,7 @@ allowed or refused, gets exactly one sharing-log entry; grants are never widened
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 import uuid
@@ -17,12 +18,13 @@ from urllib.parse import quote, unquote
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from starlette.applications import Starlette
 from sqlalchemy.engine import Engine
 
 from dulieuso.app import create_app
 from dulieuso.config import Settings
 from dulieuso.db import make_engine
-from dulieuso.sharing import gateway
+from dulieuso.sharing import gateway, gateway_call
 from dulieuso.sharing import log as slog
 from dulieuso.sharing.interfaces import Caller
 
@@ -76,10 +78,7 @@ def gw(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
         dead = f"http://127.0.0.1:{free_port()}"  # nothing listens here
         registry = seed_registry(url, upstream.url, dead)
         settings = Settings(data_dir=folder / "data", database_url=url, secret_key="test-secret-key-not-for-production")
-        app = create_app(settings)
-        # The wiring app.py gets: the router (lifespan, fallback) and the dispatch middleware.
-        app.include_router(gateway.router)
-        app.add_middleware(gateway.GatewayDispatch)
+        app = create_app(settings)  # mounts the gateway as production does
         app.state.gateway_max_body_bytes = 64 * 1024
         engine = make_engine(url)
         with TestClient(app) as client:
@@ -215,6 +214,90 @@ class TestAllowedCall:
         assert "commune=03385" in logged
 
 
+class TestHeadersBothWays:
+    def test_provider_date_and_server_are_not_passed_on(self, gw: Gateway) -> None:
+        # The gateway's own server sets Date and Server; the provider's would be duplicates.
+        response = gw.call("test", "/headers")
+        assert response.status_code == 200
+        assert "server" not in response.headers and "date" not in response.headers
+        assert response.headers["x-provider-kept"] == "yes"
+
+    def test_headers_the_provider_declares_hop_by_hop_are_dropped(self, gw: Gateway) -> None:
+        response = gw.call("test", "/headers")
+        assert "x-provider-hop" not in response.headers and "connection" not in response.headers
+
+    def test_provider_cookies_are_neither_passed_on_nor_kept_for_the_next_call(self, gw: Gateway) -> None:
+        first = gw.call("test", "/headers")
+        assert "set-cookie" not in first.headers
+        # The pooled client serves every consumer: whichever connection the next calls
+        # take, none may carry the provider's cookie.
+        cookies = [gw.call("test", "/echo").json()["headers"].get("cookie") for _ in range(20)]
+        assert cookies == [None] * 20
+
+    def test_request_id_is_sent_exactly_once(self, gw: Gateway) -> None:
+        response = gw.call("test", "/echo", headers={"X-Request-Id": "mot-lan-duy-nhat"})
+        assert response.headers.get_list("x-request-id") == ["mot-lan-duy-nhat"]
+        made = gw.client.get(f"/gateway/{gw.code('test')}/echo", headers={"Authorization": f"Bearer {gw.token}"})
+        assert len(made.headers.get_list("x-request-id")) == 1
+
+    def test_passed_through_body_keeps_its_length(self, gw: Gateway) -> None:
+        response = gw.call("doanh-nghiep", "/enterprises/6200012345")
+        assert response.headers["content-length"] == str(len(response.content))
+
+    def test_repeated_consumer_headers_all_reach_the_provider(self, gw: Gateway) -> None:
+        response = gw.client.get(f"/gateway/{gw.code('test')}/echo", headers=[
+            ("Authorization", f"Bearer {gw.token}"), ("X-Ho-So", "HS-1"), ("X-Ho-So", "HS-2")])
+        received = [value for name, value in response.json()["header_list"] if name == "x-ho-so"]
+        assert received == ["HS-1", "HS-2"]
+
+    def test_non_ascii_header_bytes_reach_the_provider_unchanged(self, gw: Gateway) -> None:
+        response = gw.call("test", "/echo", headers={"X-Ghi-Chu": "Nguyễn Văn Hùng".encode()})  # type: ignore[dict-item]
+        assert response.status_code == 200
+        assert response.json()["headers"]["x-ghi-chu"].encode("latin-1").decode() == "Nguyễn Văn Hùng"
+
+    def test_head_gets_the_headers_without_a_body_and_is_logged(self, gw: Gateway) -> None:
+        response = gw.call("test", "/echo", method="HEAD")
+        assert response.status_code == 200 and response.content == b""
+        assert gw.entry(response)["operation"] == "echo_head"
+
+
+class TestOperations:
+    def test_calls_are_counted_in_the_metrics(self, gw: Gateway) -> None:
+        gw.call("test", "/echo")
+        metrics = gw.client.get("/metrics").text
+        line = next(line for line in metrics.splitlines() if line.startswith("dulieuso_http_requests_total{")
+                    and 'route="/gateway/{service_code}/{path:path}"' in line and 'status="200"' in line)
+        assert float(line.rsplit(" ", 1)[1]) >= 1
+
+    def test_each_call_writes_one_access_log_line(self, gw: Gateway, caplog: pytest.LogCaptureFixture) -> None:
+        caplog.set_level(logging.INFO, logger="dulieuso.access")
+        response = gw.call("test", "/echo", headers={"X-Request-Id": "nhat-ky-truy-cap"})
+        lines = [r for r in caplog.records if r.name == "dulieuso.access" and getattr(r, "request_id", None)
+                 == "nhat-ky-truy-cap"]
+        assert len(lines) == 1 and lines[0].status == response.status_code == 200  # type: ignore[attr-defined]
+
+    def test_a_method_the_gateway_does_not_serve_gets_the_platform_answer(self, gw: Gateway) -> None:
+        response = gw.client.get("/gateway/token")
+        assert response.status_code == 405
+        assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+    def test_the_router_alone_serves_the_gateway_too(self, gw: Gateway) -> None:
+        # An app that includes gateway.router without GatewayDispatch (the platform's
+        # routes then reach the gateway; the ids are the gateway's own).
+        platform = gw.client.app
+        bare = Starlette(routes=gateway.router.routes, lifespan=gateway.lifespan)
+        for name in ("settings", "sessionmaker", "engine"):
+            setattr(bare.state, name, getattr(platform.state, name))  # type: ignore[attr-defined]
+        with TestClient(bare) as client:
+            token = get_token(client, gw.registry.client_id)
+            response = client.get(f"/gateway/{gw.code('test')}/echo", headers={
+                "Authorization": f"Bearer {token}", "X-Request-Id": "chi-router"})
+        assert response.status_code == 200
+        assert response.headers.get_list("x-request-id") == ["chi-router"]
+        assert gw.entry(response)["status"] == 200
+
+
 class TestRefusals:
     def test_missing_credentials(self, gw: Gateway) -> None:
         response = gw.call("test", "/echo", auth=False)
@@ -301,6 +384,14 @@ class TestUpstreamFaults:
         assert response.json()["error"]["code"] == "gateway.upstream_timeout"
         assert gw.entry(response)["outcome"] == "gateway.upstream_timeout"
 
+    def test_provider_silent_mid_body_gets_the_connection_cut_and_a_partial_entry(self, gw: Gateway) -> None:
+        rid = f"stall-{uuid.uuid4().hex[:8]}"
+        with pytest.raises(Exception):  # noqa: B017 - the server aborts the response mid-body
+            gw.call("test", "/stall", headers={"X-Request-Id": rid})
+        (entry,) = log_rows(gw.engine, rid)
+        assert entry["outcome"] == "gateway.upstream_timeout.partial"
+        assert entry["status"] == 200 and entry["bytes_out"] == 2048
+
     def test_dead_upstream(self, gw: Gateway) -> None:
         response = gw.call("dead", "/x")
         assert response.status_code == 502
@@ -343,18 +434,18 @@ class TestLogAfterTraffic:
 
 class TestReduction:
     def test_object(self) -> None:
-        reduced, kept = gateway.reduce_fields({"a": 1, "b": 2, "secret": 3}, ("a", "b"))
+        reduced, kept = gateway_call.reduce_fields({"a": 1, "b": 2, "secret": 3}, ("a", "b"))
         assert reduced == {"a": 1, "b": 2} and kept == {"a", "b"}
 
     def test_list(self) -> None:
-        reduced, _ = gateway.reduce_fields([{"a": 1, "x": 2}, {"a": 3}], ("a",))
+        reduced, _ = gateway_call.reduce_fields([{"a": 1, "x": 2}, {"a": 3}], ("a",))
         assert reduced == [{"a": 1}, {"a": 3}]
 
     def test_envelope_keeps_only_pagination_beside_data(self) -> None:
-        reduced, _ = gateway.reduce_fields({"data": [{"a": 1, "x": 2}], "total": 1, "leak": "x"}, ("a",))
+        reduced, _ = gateway_call.reduce_fields({"data": [{"a": 1, "x": 2}], "total": 1, "leak": "x"}, ("a",))
         assert reduced == {"data": [{"a": 1}], "total": 1}
 
     def test_masking(self) -> None:
-        assert gateway.mask_text("so 012085001234 va 0912345678") == "so *********234 va *******678"
-        masked = gateway.mask_query("email=hung%40example.vn&x=1")
+        assert gateway_call.mask_text("so 012085001234 va 0912345678") == "so *********234 va *******678"
+        masked = gateway_call.mask_query("email=hung%40example.vn&x=1")
         assert masked.startswith("email=***") and "hung" not in masked and masked.endswith("&x=1")

@@ -125,7 +125,8 @@ async def _echo(request: Request) -> Response:
     body = await request.body()
     return JSONResponse({
         "method": request.method, "path": request.url.path, "query": request.url.query,
-        "headers": {k: v for k, v in request.headers.items()}, "body": body.decode("utf-8", "replace"),
+        "headers": {k: v for k, v in request.headers.items()}, "header_list": request.headers.items(),
+        "body": body.decode("utf-8", "replace"),
         "owner_cccd": "012085001234", "name": "Nguyễn Văn Hùng",
     })
 
@@ -140,6 +141,19 @@ async def _big(request: Request) -> Response:
     return StreamingResponse(chunks(), media_type="application/octet-stream")
 
 
+async def _stall(request: Request) -> Response:
+    """Two chunks, then silence for longer than the service's timeout."""
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b"a" * 1024
+        await asyncio.sleep(0.3)
+        yield b"b" * 1024
+        await asyncio.sleep(3)
+        yield b"c" * 1024
+
+    return StreamingResponse(chunks(), media_type="application/octet-stream")
+
+
 async def _fail(request: Request) -> Response:
     return JSONResponse({"error": {"code": "provider_down", "message": "Hệ thống nguồn đang bảo trì."}},
                         status_code=503)
@@ -147,6 +161,19 @@ async def _fail(request: Request) -> Response:
 
 async def _text(request: Request) -> Response:
     return Response("plain text, not JSON", media_type="text/plain")
+
+
+async def _with_headers(request: Request) -> Response:
+    """A provider that sets its own Date and Server (uvicorn adds a second pair), a
+    cookie, a header it declares hop-by-hop in ``Connection``, and one of its own."""
+    response = JSONResponse({"ok": True})
+    response.headers["Server"] = "provider-httpd/2.4"
+    response.headers["Date"] = "Mon, 01 Jan 2001 00:00:00 GMT"
+    response.headers["Set-Cookie"] = "provider_session=abc123; Path=/"
+    response.headers["Connection"] = "X-Provider-Hop"
+    response.headers["X-Provider-Hop"] = "1"
+    response.headers["X-Provider-Kept"] = "yes"
+    return response
 
 
 def misbehaving_upstream_app() -> Starlette:
@@ -159,6 +186,8 @@ def misbehaving_upstream_app() -> Starlette:
         Route("/test/big", _big),
         Route("/test/fail", _fail),
         Route("/test/text", _text),
+        Route("/test/headers", _with_headers),
+        Route("/test/stall", _stall),
         Mount("/demo", app=upstream_demo.app),
     ])
 
@@ -246,7 +275,8 @@ def seed_registry(url: str, upstream: str, dead: str) -> Registry:
                 {"name": name, "method": method, "path": path} for name, method, path in [
                     ("slow", "GET", "/slow"), ("garbage", "GET", "/garbage"), ("echo", "GET", "/echo"),
                     ("echo_post", "POST", "/echo"), ("echo_sub", "GET", "/echo/{x}"), ("big", "GET", "/big"),
-                    ("fail", "GET", "/fail"), ("text", "GET", "/text"),
+                    ("fail", "GET", "/fail"), ("text", "GET", "/text"), ("headers", "GET", "/headers"),
+                    ("echo_head", "HEAD", "/echo"), ("stall", "GET", "/stall"),
                 ]
             ], timeout_seconds=1.0),
             "limited": service("limited", f"{upstream}/test", [
