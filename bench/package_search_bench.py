@@ -16,7 +16,19 @@ and one client sends requests one after another, as ``ckanapi`` does:
   with words of different selectivity (the target: p95 < 50 ms);
 * ``no q + 2 facets``: the same over all 50,000 datasets (facets count everything);
 * ``harvester page``: ``fq=organization:x metadata_modified:[... TO *]``, ``sort=id asc``,
-  ``rows=100``.
+  ``rows=100``;
+* ``q + 2 facets after an edit``: before each request the benchmark itself changes one
+  dataset (its tags and ``metadata_modified``, through the ORM, committed), so every
+  request first brings the server's search index up to date (``--edits``, 0 to skip).
+
+The first request after the server starts is reported apart (``first request``): it loads
+the search index. Each run also reports the 1-minute load average and the CPU time of a
+fixed Python loop (``reference_cpu_ms``): on a shared machine both say how far the
+numbers of two runs can be compared. ``--in-process`` calls the action function directly instead (no server,
+no HTTP) and reports the CPU time per request too, which other work on the machine
+disturbs less than wall time; ``--profile FILE`` then also writes cProfile statistics of
+the ``q`` requests. ``PKGBENCH_SRC=/other/checkout/src`` measures another version of the
+code on the same data (e.g. the previous commit, exported with ``git archive``).
 
 PostgreSQL: ``--pg-url`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``),
 in a schema of its own, dropped afterwards. SQLite: a temporary file.
@@ -25,10 +37,13 @@ in a schema of its own, dropped afterwards. SQLite: a temporary file.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import platform
+import pstats
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -44,7 +59,8 @@ import httpx
 from sqlalchemy import create_engine, insert, text
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+# Which code to measure: this checkout's, or another's (see the module docstring).
+sys.path.insert(0, os.environ.get("PKGBENCH_SRC") or str(ROOT / "src"))
 
 from dulieuso.agencies.models import Agency, AgencyType
 from dulieuso.migrate import upgrade
@@ -186,7 +202,77 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def measure(url: str, facts: dict[str, Any], requests: int) -> dict[str, dict[str, float]]:
+def _mixes(facts: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    since = (facts["now"] - timedelta(days=60)).replace(tzinfo=None).isoformat()
+    return {
+        "q + 2 facets": lambda: {"q": rng.choice(QUERIES), "facet.field": '["organization","tags"]', "rows": "10"},
+        "no q + 2 facets": lambda: {"facet.field": '["organization","tags"]', "rows": "10"},
+        "harvester page (rows=100)": lambda: {
+            "fq": f"organization:{rng.choice(facts['orgs'])} metadata_modified:[{since}Z TO *]",
+            "sort": "id asc", "rows": "100",
+        },
+    }
+
+
+class Editor:
+    """Changes one dataset per call as an editor's save would (another tag, a new
+    ``metadata_modified``), through the ORM in this process, and commits."""
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy import select
+        from sqlalchemy.orm import Session
+
+        import dulieuso.models  # noqa: F401  every table a flush may meet through foreign keys
+
+        self.engine = create_engine(url)
+        self.session = Session(self.engine)
+        self.ids = list(self.session.scalars(select(Dataset.id).where(Dataset.private.is_(False)).limit(5000)))
+        self.tags = list(self.session.scalars(select(Tag.id)))
+        self.rng = random.Random(11)
+
+    def __call__(self) -> None:
+        from sqlalchemy import select
+
+        dataset = self.session.get(Dataset, self.rng.choice(self.ids))
+        assert dataset is not None
+        for link in self.session.scalars(select(DatasetTag).where(DatasetTag.dataset_id == dataset.id)).all()[:1]:
+            self.session.delete(link)
+        self.session.flush()
+        taken = set(self.session.scalars(select(DatasetTag.tag_id).where(DatasetTag.dataset_id == dataset.id)))
+        self.session.add(DatasetTag(dataset_id=dataset.id, tag_id=self.rng.choice([t for t in self.tags if t not in taken])))
+        dataset.metadata_modified = datetime.now(UTC)
+        self.session.commit()
+
+    def close(self) -> None:
+        self.session.close()
+        self.engine.dispose()
+
+
+def reference_cpu_ms() -> float:
+    """CPU time of a fixed pure-Python loop (3 million empty iterations): how fast this
+    machine runs Python right now, so that runs under different load can be compared."""
+    started = time.process_time()
+    for _ in range(3_000_000):
+        pass
+    return (time.process_time() - started) * 1000
+
+
+def _summary(times: list[float], cpu: list[float] | None = None) -> dict[str, float]:
+    times = sorted(times)
+    out = {"n": len(times), "p50": statistics.median(times), "p95": times[int(0.95 * (len(times) - 1))], "max": times[-1]}
+    if cpu:
+        out["cpu_mean"] = statistics.fmean(cpu)
+        out["cpu_p95"] = sorted(cpu)[int(0.95 * (len(cpu) - 1))]
+    return out
+
+
+def _print(name: str, r: dict[str, float]) -> None:
+    cpu = f"  cpu mean {r['cpu_mean']:6.1f} ms" if "cpu_mean" in r else ""
+    print(f"  {name:30} p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms{cpu}  (n={r['n']})", flush=True)
+
+
+def measure(url: str, facts: dict[str, Any], requests: int, edits: int) -> dict[str, dict[str, float]]:
+    """Through HTTP: a uvicorn server in a subprocess, one client."""
     port = _free_port()
     data_dir = tempfile.mkdtemp(prefix="pkgbench-")
     proc = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port), data_dir], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -196,24 +282,19 @@ def measure(url: str, facts: dict[str, Any], requests: int) -> dict[str, dict[st
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    if client.get(base, params={"rows": 0}).status_code == 200:
+                    if client.get(f"http://127.0.0.1:{port}/api/3/action/site_read").status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("server did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
                 time.sleep(0.2)
-            rng = random.Random(7)
-            since = (facts["now"] - timedelta(days=60)).replace(tzinfo=None).isoformat()
-            mixes = {
-                "q + 2 facets": lambda: {"q": rng.choice(QUERIES), "facet.field": '["organization","tags"]', "rows": 10},
-                "no q + 2 facets": lambda: {"facet.field": '["organization","tags"]', "rows": 10},
-                "harvester page (rows=100)": lambda: {
-                    "fq": f"organization:{rng.choice(facts['orgs'])} metadata_modified:[{since}Z TO *]",
-                    "sort": "id asc", "rows": 100,
-                },
-            }
             results: dict[str, Any] = {}
+            t0 = time.perf_counter()
+            client.get(base, params={"rows": 0}).raise_for_status()
+            results["_first_ms"] = (time.perf_counter() - t0) * 1000
+            print(f"  first request (loads the index) {results['_first_ms']:.0f} ms", flush=True)
+            mixes = _mixes(facts, random.Random(7))
             load_before = os.getloadavg()[0]
             for name, params in mixes.items():
                 count = requests if name == "q + 2 facets" else max(20, requests // 3)
@@ -226,33 +307,129 @@ def measure(url: str, facts: dict[str, Any], requests: int) -> dict[str, dict[st
                     response = client.get(base, params=p)
                     times.append((time.perf_counter() - t0) * 1000)
                     assert response.status_code == 200, response.text
-                times.sort()
-                results[name] = {
-                    "n": count,
-                    "p50": statistics.median(times),
-                    "p95": times[int(0.95 * (len(times) - 1))],
-                    "max": times[-1],
-                }
-                print(f"  {name:28} p50 {results[name]['p50']:6.1f} ms  p95 {results[name]['p95']:6.1f} ms  (n={count})", flush=True)
+                results[name] = _summary(times)
+                _print(name, results[name])
+            if edits:
+                editor = Editor(url)
+                try:
+                    times = []
+                    for _ in range(edits):
+                        editor()
+                        p = mixes["q + 2 facets"]()
+                        t0 = time.perf_counter()
+                        response = client.get(base, params=p)
+                        times.append((time.perf_counter() - t0) * 1000)
+                        assert response.status_code == 200, response.text
+                finally:
+                    editor.close()
+                results["q + 2 facets after an edit"] = _summary(times)
+                _print("q + 2 facets after an edit", results["q + 2 facets after an edit"])
             results["_load"] = {"before": load_before, "after": os.getloadavg()[0]}
+            results["_reference_ms"] = reference_cpu_ms()
+            print(f"  load average {load_before:.1f} → {results['_load']['after']:.1f}; "
+                  f"reference loop {results['_reference_ms']:.0f} ms of CPU", flush=True)
             return results
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def measure_in_process(url: str, facts: dict[str, Any], requests: int, edits: int, profile: Path | None) -> dict[str, Any]:
+    """The action function called directly: wall and CPU time per request, no HTTP."""
+    from dulieuso.auth.permissions import ANONYMOUS
+    from dulieuso.config import Settings
+    from dulieuso.db import make_engine, make_sessionmaker
+    from dulieuso.opendata import ckan_api
+
+    data_dir = tempfile.mkdtemp(prefix="pkgbench-")
+    settings = Settings(data_dir=Path(data_dir), database_url=url, secret_key="bench-secret-key-not-for-production", log_level="WARNING")
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+
+    def search(params: dict[str, Any]) -> tuple[float, float]:
+        session = factory()
+        try:
+            call = ckan_api.Call(session, ANONYMOUS, settings, "vi", "http://bench", "package_search")
+            wall, cpu = time.perf_counter(), time.process_time()
+            ckan_api.package_search(call, params)
+            return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+        finally:
+            session.rollback()
+            session.close()
+
+    results: dict[str, Any] = {}
+    try:
+        results["_first_ms"] = search({"rows": "0"})[0]
+        print(f"  first request (loads the index) {results['_first_ms']:.0f} ms", flush=True)
+        mixes = _mixes(facts, random.Random(7))
+        load_before = os.getloadavg()[0]
+        profiler = cProfile.Profile() if profile else None
+        for name, params in mixes.items():
+            count = requests if name == "q + 2 facets" else max(20, requests // 3)
+            for _ in range(10):
+                search(params())
+            times, cpu = [], []
+            for _ in range(count):
+                p = params()
+                if profiler is not None and name == "q + 2 facets":
+                    profiler.enable()
+                wall_ms, cpu_ms = search(p)
+                if profiler is not None:
+                    profiler.disable()
+                times.append(wall_ms)
+                cpu.append(cpu_ms)
+            results[name] = _summary(times, cpu)
+            _print(name, results[name])
+        if edits:
+            editor = Editor(url)
+            try:
+                times, cpu = [], []
+                for _ in range(edits):
+                    editor()
+                    wall_ms, cpu_ms = search(mixes["q + 2 facets"]())
+                    times.append(wall_ms)
+                    cpu.append(cpu_ms)
+            finally:
+                editor.close()
+            results["q + 2 facets after an edit"] = _summary(times, cpu)
+            _print("q + 2 facets after an edit", results["q + 2 facets after an edit"])
+        results["_load"] = {"before": load_before, "after": os.getloadavg()[0]}
+        results["_reference_ms"] = reference_cpu_ms()
+        print(f"  load average {load_before:.1f} → {results['_load']['after']:.1f}; "
+              f"reference loop {results['_reference_ms']:.0f} ms of CPU", flush=True)
+        if profiler is not None and profile is not None:
+            profiler.dump_stats(str(profile))
+            stats = pstats.Stats(profiler).sort_stats("tottime")
+            stats.print_stats(25)
+    finally:
+        engine.dispose()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return results
 
 
 # ----------------------------------------------------------------------- runs
 
 
-def run_sqlite(n: int, requests: int) -> dict[str, Any]:
+def _measure(url: str, facts: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    if args.in_process:
+        return measure_in_process(url, facts, args.requests, args.edits, args.profile)
+    return measure(url, facts, args.requests, args.edits)
+
+
+def run_sqlite(n: int, args: argparse.Namespace) -> dict[str, Any]:
     folder = tempfile.mkdtemp(prefix="pkgbench-db-")
     url = f"sqlite:///{folder}/bench.sqlite3"
-    facts = load(url, n)
-    print(f"SQLite: loaded {n} datasets in {facts['load_s']:.1f} s", flush=True)
-    return {"load_s": facts["load_s"], "results": measure(url, facts, requests)}
+    try:
+        facts = load(url, n)
+        print(f"SQLite: loaded {n} datasets in {facts['load_s']:.1f} s", flush=True)
+        return {"load_s": facts["load_s"], "results": _measure(url, facts, args)}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_postgresql(n: int, requests: int, base: str) -> dict[str, Any]:
+def run_postgresql(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    base = args.pg_url
     schema = f"pkgbench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -261,7 +438,7 @@ def run_postgresql(n: int, requests: int, base: str) -> dict[str, Any]:
     try:
         facts = load(url, n)
         print(f"PostgreSQL: loaded {n} datasets in {facts['load_s']:.1f} s", flush=True)
-        return {"load_s": facts["load_s"], "results": measure(url, facts, requests)}
+        return {"load_s": facts["load_s"], "results": _measure(url, facts, args)}
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -280,19 +457,28 @@ def readme_section(n: int, runs: dict[str, dict[str, Any]]) -> str:
             "(keep-alive). Target: p95 < 50 ms for `q` + two facets."
         ),
         "",
-        "| database | query | n | p50 ms | p95 ms | max ms |",
-        "|---|---|---:|---:|---:|---:|",
+    ]
+    in_process = any("cpu_mean" in r for run in runs.values() for r in run["results"].values() if isinstance(r, dict))
+    if in_process:
+        lines[-2] = lines[-2].replace("one uvicorn worker on loopback, one client sending requests one after another (keep-alive)",
+                                      "the action function called in-process (no server, no HTTP)")
+    lines += [
+        "| database | query | n | p50 ms | p95 ms | max ms |" + (" CPU mean ms |" if in_process else ""),
+        "|---|---|---:|---:|---:|---:|" + ("---:|" if in_process else ""),
     ]
     for db, run in runs.items():
         for name, r in run["results"].items():
             if name.startswith("_"):
                 continue
-            lines.append(f"| {db} | {name} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.1f} |")
+            cpu = f" {r['cpu_mean']:.1f} |" if in_process else ""
+            lines.append(f"| {db} | {name} | {r['n']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.1f} |{cpu}")
     lines.append("")
     for db, run in runs.items():
         load = run["results"].get("_load", {})
-        lines.append(f"{db}: load {run['load_s']:.0f} s for the bulk insert; 1-minute load average "
-                     f"{load.get('before', 0):.1f} → {load.get('after', 0):.1f} during the measurement.")
+        lines.append(f"{db}: load {run['load_s']:.0f} s for the bulk insert; first request after the start (loads the "
+                     f"search index) {run['results'].get('_first_ms', 0):,.0f} ms; 1-minute load average "
+                     f"{load.get('before', 0):.1f} → {load.get('after', 0):.1f} during the measurement; reference loop "
+                     f"(`reference_cpu_ms`) {run['results'].get('_reference_ms', 0):.0f} ms of CPU after it.")
     lines += ["", "<!-- package-search-bench:notes -->", END]
     return "\n".join(lines)
 
@@ -321,12 +507,15 @@ def main() -> None:
     parser.add_argument("--readme", action="store_true", help="write the results into bench/README.md")
     parser.add_argument("--notes", default="", help="text to put under the table (with --readme)")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    parser.add_argument("--edits", type=int, default=60, help="requests of the 'after an edit' mix (0: skip it)")
+    parser.add_argument("--in-process", action="store_true", help="call the action directly (no server); report CPU time")
+    parser.add_argument("--profile", type=Path, help="with --in-process: write cProfile stats of the q requests here")
     args = parser.parse_args()
     runs: dict[str, dict[str, Any]] = {}
     if args.db in ("sqlite", "both"):
-        runs["SQLite"] = run_sqlite(args.datasets, args.requests)
+        runs["SQLite"] = run_sqlite(args.datasets, args)
     if args.db in ("postgresql", "both"):
-        runs["PostgreSQL"] = run_postgresql(args.datasets, args.requests, args.pg_url)
+        runs["PostgreSQL"] = run_postgresql(args.datasets, args)
     if args.json:
         args.json.write_text(json.dumps(runs, indent=2, default=str))
     if args.readme:

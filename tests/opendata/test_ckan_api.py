@@ -349,3 +349,89 @@ class TestPackageSearch:
     def test_post_with_json_body(self, ckan, catalogue):
         result = call(ckan, "package_search", post={"fq": "organization:lcu-stc", "facet.field": ["tags"]}).json()["result"]
         assert result["count"] == 1 and "ngân sách" in result["facets"]["tags"]
+
+
+class TestPackageSearchParameters:
+    """``package_search`` parameters as the platform search now answers them."""
+
+    @staticmethod
+    def names(ckan: TestClient, token: str | None = None, **params: Any) -> list[str]:
+        response = call(ckan, "package_search", token=token, rows=1000, **params)
+        assert response.status_code == 200, response.text
+        return [d["name"] for d in response.json()["result"]["results"]]
+
+    def test_tags_match_without_diacritics_or_case(self, ckan, catalogue):
+        assert set(self.names(ckan, fq='tags:"GIAO DUC"')) == {catalogue["schools"].name, catalogue["teachers"].name}
+        assert self.names(ckan, fq='tags:"giáo dục" -tags:"trường học"') == [catalogue["teachers"].name]
+
+    def test_organization_by_ckan_name_agency_code_or_id(self, ckan, catalogue):
+        expected = {catalogue["budget"].name}
+        assert set(self.names(ckan, fq="organization:lcu-stc")) == expected
+        assert set(self.names(ckan, fq="organization:LCU-STC")) == expected
+        assert set(self.names(ckan, fq=f"organization:{catalogue['finance'].id}")) == expected
+
+    def test_capacity_and_state_with_include_private_and_drafts(self, ckan, catalogue, db):
+        token = bearer(db, make_user(db, Role.AGENCY_EDITOR, agency=catalogue["finance"]))["Authorization"]
+        assert self.names(ckan, token, fq="capacity:private", include_private="true") == [catalogue["secret"].name]
+        assert self.names(ckan, fq="capacity:private", include_private="true") == []
+        assert catalogue["secret"].name not in self.names(ckan, token, fq="capacity:public", include_private="true")
+        assert self.names(ckan, token, fq="state:draft", include_drafts="true") == [catalogue["draft"].name]
+        assert self.names(ckan, fq="state:draft", include_drafts="true") == []
+
+    def test_dataset_type(self, ckan, catalogue):
+        assert len(self.names(ckan, fq="dataset_type:dataset")) == 3
+        assert self.names(ckan, fq="dataset_type:harvest") == []
+        assert self.names(ckan, fq="-dataset_type:dataset") == []
+
+    def test_sorts_and_pages_agree(self, ckan, catalogue):
+        public = [catalogue[k].name for k in ("schools", "teachers", "budget")]
+        assert self.names(ckan, sort="name desc") == sorted(public, reverse=True)
+        assert self.names(ckan, sort="metadata_modified asc") == public
+        by_title = self.names(ckan, sort="title_string asc")
+        assert by_title == [d.name for d in sorted((catalogue[k] for k in ("schools", "teachers", "budget")), key=lambda d: d.title)]
+        by_id = call(ckan, "package_search", sort="id desc", rows=1000).json()["result"]["results"]
+        assert [d["id"] for d in by_id] == sorted((d["id"] for d in by_id), reverse=True)
+        pages = [call(ckan, "package_search", sort="id desc", rows=1, start=i).json()["result"]["results"][0]["id"] for i in range(3)]
+        assert pages == [d["id"] for d in by_id]
+        beyond = call(ckan, "package_search", start=10).json()["result"]
+        assert beyond["count"] == 3 and beyond["results"] == []
+
+    def test_relevance_puts_title_words_before_tag_words(self, ckan, catalogue, db):
+        titled = make_dataset(db, catalogue["education"], "Giáo dục thường xuyên", modified=T0 - timedelta(days=30))
+        # Title words weigh 4, tag words 3: both words in the title (8), "giáo" in the
+        # title and "dục" in a tag (7), both in a tag (6); the oldest dataset still first.
+        ranked = self.names(ckan, q="giao duc")
+        assert ranked == [titled.name, catalogue["teachers"].name, catalogue["schools"].name]
+        # The last word is a prefix being typed; "d" also finds the schools' title word
+        # "danh" (7): tied with the teachers' dataset, the newer one comes first.
+        assert self.names(ckan, q="giao d") == ranked
+
+    def test_metadata_created_ranges_exclusive_and_negated(self, ckan, catalogue):
+        created = (T0 + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")  # the teachers' metadata_created
+        assert set(self.names(ckan, fq=f"metadata_created:{{{created} TO *]")) == {catalogue["budget"].name}
+        assert set(self.names(ckan, fq=f"metadata_created:[{created} TO *]")) == {catalogue["teachers"].name, catalogue["budget"].name}
+        assert self.names(ckan, fq=f"-metadata_created:[{created} TO *]") == [catalogue["schools"].name]
+
+    def test_licence_facet_items_are_shown_with_the_licence_title(self, ckan, catalogue, db):
+        from sqlalchemy import select
+
+        from dulieuso.opendata.models import License
+
+        title = db.scalar(select(License.title_vi).where(License.id == "CC-BY-4.0"))
+        items = call(ckan, "package_search", **{"facet.field": '["license_id"]'}).json()["result"]["search_facets"]["license_id"]["items"]
+        assert items == [{"name": "CC-BY-4.0", "display_name": title, "count": 3}]
+
+    def test_organization_facet_limit_uses_ckan_names(self, ckan, catalogue):
+        result = call(ckan, "package_search", **{"facet.field": '["organization"]', "facet.limit": "1"}).json()["result"]
+        assert result["search_facets"]["organization"]["items"] == [
+            {"name": "lcu-sgddt", "display_name": "Sở Giáo dục và Đào tạo", "count": 2}
+        ]
+        assert result["facets"]["organization"] == {"lcu-sgddt": 2}
+
+    def test_views_recent_sorts_by_downloads_counted_just_now(self, ckan, catalogue, db):
+        from dulieuso.opendata import resources
+
+        resources.count(db, catalogue["schools"].id)
+        db.commit()
+        assert self.names(ckan, sort="views_recent desc")[0] == catalogue["schools"].name
+        assert self.names(ckan, fq="organization:lcu-sgddt", sort="views_recent desc")[0] == catalogue["schools"].name

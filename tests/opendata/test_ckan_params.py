@@ -7,17 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dulieuso.opendata.ckan_schemas import (
-    MAX_ROWS,
-    ParamError,
-    RangeFilter,
-    SearchQueryError,
-    TermFilter,
-    as_list,
-    parse_query,
-    parse_search,
-    parse_sort,
-)
+from dulieuso.opendata.ckan_schemas import ParamError, SearchQueryError, as_list
+from dulieuso.opendata.ckan_search import MAX_ROWS, parse_query, parse_search, parse_sort
+from dulieuso.opendata.search import RangeFilter, TermFilter
 
 NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
 
@@ -159,7 +151,7 @@ def test_every_facade_message_has_a_vietnamese_translation():
     with (folder / "locale" / "ckan" / "vi.po").open("rb") as handle:
         catalogue = read_po(handle, locale="vi")
     missing = []
-    for name in ("ckan_api.py", "ckan_schemas.py", "dcat.py"):
+    for name in ("ckan_api.py", "ckan_schemas.py", "ckan_search.py", "dcat.py"):
         for _, message, _, _ in extract_from_file("python", str(folder / name), keywords={"Msg": None}):
             entry = catalogue.get(message)
             if not (entry and entry.string):

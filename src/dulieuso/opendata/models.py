@@ -10,8 +10,9 @@ one. A dataset's ``id`` is what CKAN clients call the package id.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import (
@@ -24,9 +25,16 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
+    event,
+    insert,
+    inspect,
+    select,
+    update,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from dulieuso.agencies.models import Agency
 from dulieuso.auth.models import enum_column
 from dulieuso.db import Base, UUIDPrimaryKey, utcnow
 
@@ -83,13 +91,15 @@ class Dataset(Base):
     __tablename__ = "datasets"
     __audited__ = True
     #: Counters and caches change on reads; they need no audit record.
-    __audit_ignore__ = frozenset({"download_count", "api_call_count", "quality_score", "quality", "search_text"})
+    __audit_ignore__ = frozenset({"download_count", "api_call_count", "quality_score", "quality", "search_text", "search_token"})
     #: Covering indexes for the facets and the visibility check of search hits.
     __table_args__ = (
         Index("ix_datasets_state_private_agency_id", "state", "private", "agency_id"),
         Index("ix_datasets_state_private_license_id", "state", "private", "license_id"),
         # Visibility of a candidate found through the search index, without the wide row.
         Index("ix_datasets_id_state_private", "id", "state", "private"),
+        # What changed since a process loaded its search index, without the wide row.
+        Index("ix_datasets_id_search_token", "id", "search_token"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -122,6 +132,9 @@ class Dataset(Base):
     download_count: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
     api_call_count: Mapped[int] = mapped_column(BigInteger, default=0)
     search_text: Mapped[str] = mapped_column(Text, default="")
+    #: Rewritten (random) with every change a search can see (``note_search_changes``):
+    #: what a process compares when it cannot follow ``DatasetSearchChange``.
+    search_token: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex, server_default="")
     quality_score: Mapped[float] = mapped_column(Float, default=0.0)
     quality: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
@@ -253,3 +266,168 @@ class DatasetSearchTerm(Base):
     dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True)
     term: Mapped[str] = mapped_column(String(60), primary_key=True)
     weight: Mapped[int] = mapped_column(SmallInteger, default=1)
+
+
+class DatasetSearchState(Base):
+    """One row: a token that changes with every committed change a search could see.
+
+    Each process answers dataset searches from an in-memory index (``opendata.search_index``)
+    and reads this token (one primary-key read) before every search. When it differs from
+    the token the index was loaded with, the process follows ``DatasetSearchChange`` back
+    from the new token to its own and reloads only the datasets those changes name.
+    Tokens are random rather than counters, so that a change that is rolled back can never
+    leave a process believing that what it loaded from those uncommitted rows is current
+    (a counter would come back to the same value).
+    """
+
+    __tablename__ = "dataset_search_state"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(32))
+
+
+class DatasetSearchChange(Base):
+    """One committed transaction that changed datasets as a search sees them: the state
+    token it wrote, the token it replaced (the changes form one chain, since writers
+    take the state row in turn) and the hex ids of the datasets (``*``: too many to list,
+    compare every dataset's ``search_token``; empty: only names of agencies, topics or
+    licences changed). Kept for a day (``CHANGES_KEPT``)."""
+
+    __tablename__ = "dataset_search_changes"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    previous: Mapped[str] = mapped_column(String(32))
+    dataset_ids: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# ----------------------------------------------------------------------- search changes
+#
+# Two listeners on every session (rather than calls in each service function, so that
+# the rule also holds for the CLI, the demo loader and test factories): after each flush,
+# the datasets it changed get a new ``search_token`` and are remembered in the session;
+# when the transaction commits, one ``DatasetSearchChange`` names them all and the state
+# token moves. The state row is taken last, just before the commit, so that writers wait
+# for each other only briefly and never while holding it.
+
+SEARCH_STATE_ID = 1
+#: ``session.info`` key: hex ids of datasets this session changed and has not yet logged
+#: (and ``NAMES_CHANGED`` when an agency, topic or licence changed).
+SEARCH_PENDING = "dataset_search_pending"
+NAMES_CHANGED = "names"
+#: How long change entries are kept; a process whose index is older reads every token.
+CHANGES_KEPT = timedelta(days=1)
+#: A change listing more datasets than this says ``*`` instead.
+CHANGE_IDS_MAX = 2000
+#: Dataset columns whose changes no search shows (download counters are read live).
+_SEARCH_IGNORED = frozenset({"download_count", "api_call_count", "search_token"})
+#: Resource columns a search shows (the format facet and filter); the rest (ingest
+#: progress, checksums...) changes often and reaches the search only through ``reindex``,
+#: which touches the dataset.
+_SEARCH_RESOURCE_COLUMNS = ("format", "dataset_id")
+
+
+def _column_changes(obj: Any, keys: Any = None) -> set[str]:
+    state = inspect(obj)
+    names = keys if keys is not None else [attr.key for attr in state.mapper.column_attrs]
+    return {name for name in names if state.attrs[name].history.has_changes()}
+
+
+@event.listens_for(Session, "before_flush")
+def _note_deleted_tags(session: Session, _context: Any, _instances: Any) -> None:
+    """Deleting a tag removes its links in the database (``ON DELETE CASCADE``), which the
+    ORM never sees: remember the datasets that held it. (A deleted topic needs nothing
+    more than its change of names: searches show and filter topics by their rows, read
+    again after it, and a topic's id is never reused.)"""
+    tags = [obj.id for obj in session.deleted if isinstance(obj, Tag)]
+    if tags:
+        held = session.connection().scalars(select(DatasetTag.dataset_id).where(DatasetTag.tag_id.in_(tags)))
+        session.info.setdefault("dataset_search_cascaded", set()).update(held)
+
+
+_SEARCH_RELEVANT = (Agency, Group, License, Dataset, DatasetTag, DatasetGroup, DatasetSearchTerm, Resource)
+
+
+def _changed_dataset_ids(session: Session) -> set[Any]:
+    ids: set[Any] = set(session.info.pop("dataset_search_cascaded", ()))
+    # session.dirty is rebuilt on every access: take it once (a flush of thousands of
+    # objects of other domains would otherwise pay for it per object).
+    dirty_objects = session.dirty
+    for obj in chain(session.new, dirty_objects, session.deleted):
+        if not isinstance(obj, _SEARCH_RELEVANT):
+            continue
+        dirty = obj in dirty_objects
+        if isinstance(obj, Agency | Group | License):
+            # The names a search shows for agencies, topics and licences: no dataset
+            # changes, but the token must move so that processes read the names again.
+            if not dirty or _column_changes(obj):
+                session.info.setdefault(SEARCH_PENDING, set()).add(NAMES_CHANGED)
+        elif isinstance(obj, Dataset):
+            if dirty and not (_column_changes(obj) - _SEARCH_IGNORED):
+                continue
+            ids.add(obj.id)
+        elif isinstance(obj, DatasetTag | DatasetGroup | DatasetSearchTerm):
+            ids.add(obj.dataset_id)
+        elif isinstance(obj, Resource):
+            if dirty and not _column_changes(obj, _SEARCH_RESOURCE_COLUMNS):
+                continue
+            ids.add(obj.dataset_id)
+            previous = inspect(obj).attrs["dataset_id"].history.deleted
+            ids.update(p for p in previous or () if p is not None)
+    ids.discard(None)
+    return ids
+
+
+@event.listens_for(Session, "after_flush")
+def note_search_changes(session: Session, _context: Any) -> None:
+    """Give every dataset this flush changed (its row, tags, topics, resource formats or
+    search words) a new random ``search_token``, and remember it in the session: a search
+    in this same transaction then reloads it from what the transaction sees."""
+    ids = _changed_dataset_ids(session)
+    if not ids:
+        return
+    token = uuid.uuid4().hex
+    connection = session.connection()
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        connection.execute(update(Dataset.__table__).where(Dataset.__table__.c.id.in_(chunk)).values(search_token=token))
+    session.info.setdefault(SEARCH_PENDING, set()).update(i.hex for i in ordered)
+
+
+@event.listens_for(Session, "before_commit")
+def log_search_changes(session: Session) -> None:
+    """Write one ``DatasetSearchChange`` for what this transaction changed, and move the
+    state token, just before the commit (also when a savepoint is released: its changes
+    then count for the enclosing transaction)."""
+    session.flush()  # changes still pending are part of this commit
+    pending: set[str] | None = session.info.pop(SEARCH_PENDING, None)
+    if not pending:
+        return
+    connection = session.connection()
+    state = DatasetSearchState.__table__
+    # FOR UPDATE (PostgreSQL; SQLite has one writer anyway): a concurrent writer waits
+    # here, then reads the token this one wrote, so ``previous`` links one chain.
+    previous = connection.execute(select(state.c.token).where(state.c.id == SEARCH_STATE_ID).with_for_update()).scalar()
+    token = uuid.uuid4().hex
+    if previous is None:
+        connection.execute(insert(state).values(id=SEARCH_STATE_ID, token=token))
+    else:
+        connection.execute(update(state).where(state.c.id == SEARCH_STATE_ID).values(token=token))
+    datasets = sorted(pending - {NAMES_CHANGED})
+    listed = ",".join(datasets) if len(datasets) <= CHANGE_IDS_MAX else "*"
+    changes = DatasetSearchChange.__table__
+    now = utcnow()
+    connection.execute(insert(changes).values(token=token, previous=previous or "", dataset_ids=listed, created_at=now))
+    if token < "04":  # about one commit in 64 clears entries no process needs any more
+        connection.execute(delete(changes).where(changes.c.created_at < now - CHANGES_KEPT))
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_search_changes(session: Session, transaction: Any) -> None:
+    # The session's own transaction ended without a commit (a rollback, or a close): what
+    # it changed never happened. (A savepoint's end changes nothing: its enclosing
+    # transaction still holds the changes made before it.)
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(SEARCH_PENDING, None)
+        session.info.pop("dataset_search_cascaded", None)

@@ -1,82 +1,102 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Dataset search: diacritic- and case-insensitive full text, filters, sorts and facets,
-in SQL on SQLite and PostgreSQL alike (no Solr; ANCHORS §1.4).
+the same on SQLite and PostgreSQL (no Solr; ANCHORS §1.4).
 
-Full text uses the inverted index ``dataset_search_terms`` (folded words with weights:
-title 4, tags 3, agency 2, description, resource and field names 1): every word of the
-query must match (the last one as a prefix, so "truong h" finds "Trường học"), and the
-rank is the sum of the matched weights. Facets are ``GROUP BY`` counts over the matched
-set. ``search_datasets`` is what the JSON API, the pages and the CKAN facade's
-``package_search`` all call.
+``search_datasets`` is the one search of the platform: the JSON API, the pages and the
+CKAN facade's ``package_search`` (through ``ckan_search``) all call it. It answers from
+the process's in-memory index (``search_index``: posting lists of the words of
+``dataset_search_terms``, the facts of each dataset, the names of agencies, topics and
+licences), checked for changes before every search; only download counts (the
+``downloads`` sort) are read live from SQL, since they change with every download.
+
+Full text: every word of the query must match a word of the dataset (the last one as a
+prefix, so "truong h" finds "Trường học"); the rank is, for each query word, the weight of
+the best place it was found (title 4, tags 3, agency 2, description, resources and field
+names 1), added up. Filters AND together; the values of one filter OR (CKAN's
+``fq=tags:a tags:b`` is two filters). Facets count the matched datasets.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
-import threading
-import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import compress
 from typing import Any
 
-from sqlalchemy import String, and_, case, false, func, or_, select, type_coerce
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from dulieuso.agencies.models import Agency
-from dulieuso.auth.permissions import Actor, can
+from dulieuso.auth.permissions import Actor
 from dulieuso.errors import Invalid
 from dulieuso.i18n import Msg
-from dulieuso.opendata.models import (
-    Dataset,
-    DatasetGroup,
-    DatasetSearchTerm,
-    DatasetTag,
-    Group,
-    License,
-    Resource,
-    Tag,
-)
-from dulieuso.opendata.permissions import OpenDataAction
-from dulieuso.opendata.service import visible_clause
+from dulieuso.opendata import search_index
+from dulieuso.opendata.models import Dataset, DatasetState
+from dulieuso.opendata.search_index import DatasetIndex, Word, scores
+from dulieuso.opendata.service import audience, visible_clause
 from dulieuso.vntext import fold
 
 MAX_ROWS = 1000
 MAX_WORDS = 8
 FACET_FIELDS = ("organization", "groups", "tags", "res_format", "license_id")
-SORTS = ("relevance", "metadata_modified desc", "metadata_modified asc", "metadata_created desc", "name asc", "name desc",
-         "title asc", "downloads desc", "id asc")
+#: Fields a ``TermFilter`` may name: the facets, plus ``name`` (slug), ``id``, ``state``
+#: (``active`` / ``draft``) and ``private`` (``true`` / ``false``).
+TERM_FIELDS = (*FACET_FIELDS, "name", "id", "state", "private")
+RANGE_FIELDS = ("metadata_modified", "metadata_created")
+#: Keys a sort can be made of (each ascending or descending); ties go by id.
+SORT_FIELDS = ("score", "metadata_modified", "metadata_created", "name", "title", "id", "downloads")
+#: The sorts the pages and the JSON API offer by name, as keys.
+NAMED_SORTS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "relevance": (("score", True), ("metadata_modified", True)),
+    "metadata_modified desc": (("metadata_modified", True),),
+    "metadata_modified asc": (("metadata_modified", False),),
+    "metadata_created desc": (("metadata_created", True),),
+    "name asc": (("name", False),),
+    "name desc": (("name", True),),
+    "title asc": (("title", False),),
+    "downloads desc": (("downloads", True), ("metadata_modified", True)),
+    "id asc": (("id", False),),  # what harvesters page with
+}
+SORTS = tuple(NAMED_SORTS)
+_SORT_ALIASES = {
+    "score desc, metadata_modified desc": "relevance", "score desc": "relevance", "name": "name asc",
+    "downloads": "downloads desc", "metadata_modified": "metadata_modified desc", "title_string asc": "title asc",
+    "views_recent desc": "downloads desc",
+}
 _WORD = re.compile(r"[a-z0-9]+")
-
-#: Counts and facets of recent searches, per process. Facet counting touches every
-#: matched dataset (tens of milliseconds at 50,000), while the page of results is an
-#: index scan; so counts are reused for the same search while the catalogue has not
-#: changed (newest ``metadata_modified``: every change of a dataset, its tags, topics
-#: or resources touches it) and for at most ``CACHE_SECONDS`` (a transaction that
-#: commits late with an older timestamp is seen within that time).
-CACHE_SECONDS = 30.0
-CACHE_SIZE = 1024
-_CACHE: OrderedDict[tuple[Any, ...], tuple[float, int, dict[str, list[FacetItem]]]] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-#: Ranked result ids of full-text searches with up to RANKED_CACHE_MAX hits.
-RANKED_CACHE_MAX = 5000
-_RANKED: OrderedDict[tuple[Any, ...], tuple[float, list[uuid.UUID]]] = OrderedDict()
+#: Download counts of at most this many matches are read by id; more, by one scan.
+_DOWNLOADS_BY_ID = 2000
 
 
-def clear_cache() -> None:
-    with _CACHE_LOCK:
-        _CACHE.clear()
-        _RANKED.clear()
+@dataclass(frozen=True)
+class TermFilter:
+    """``field`` must (``negate``: must not) be one of ``values``. ``organization`` takes
+    agency codes or ids (any case), ``groups`` topic names or ids, ``tags`` tag names
+    (diacritics and case ignored), ``res_format`` formats (any case), ``license_id``
+    licence ids; see ``TERM_FIELDS``. No values matches nothing."""
+
+    field: str
+    values: tuple[str, ...]
+    negate: bool = False
 
 
-def _visibility_key(actor: Actor, include_private: bool, include_drafts: bool) -> tuple[Any, ...]:
-    if not (include_private or include_drafts):
-        return ("public",)
-    if can(actor, OpenDataAction.VIEW_PRIVATE, None):
-        return ("all", include_private, include_drafts)
-    return ("agency", str(actor.agency_id), actor.role.value, include_private, include_drafts)
+@dataclass(frozen=True)
+class RangeFilter:
+    """``metadata_modified`` or ``metadata_created`` within [low, high]; ``None`` is open,
+    a naive time is UTC, ``*_inclusive`` as Solr's ``[ ]`` and ``{ }``."""
+
+    field: str
+    low: datetime | None
+    high: datetime | None
+    low_inclusive: bool = True
+    high_inclusive: bool = True
+    negate: bool = False
+
+
+Filter = TermFilter | RangeFilter
 
 
 @dataclass(frozen=True)
@@ -101,64 +121,24 @@ class SearchResult:
         return list(self.found_ids) if self.found_ids else [d.id for d in self.datasets]
 
 
-def _after(prefix: str) -> str:
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
 def query_words(q: str | None) -> list[str]:
     return [w[:60] for w in _WORD.findall(fold(q))][:MAX_WORDS]
 
 
-def _scores(words: list[str]) -> Any:
-    """``(dataset_id, score)`` of the datasets containing every word."""
-    matches = []
-    for i, word in enumerate(words):
-        if i == len(words) - 1:
-            matches.append(and_(DatasetSearchTerm.term >= word, DatasetSearchTerm.term < _after(word)))
-        else:
-            matches.append(DatasetSearchTerm.term == word)
-    which = case(*[(m, i) for i, m in enumerate(matches)], else_=-1).label("word")
-    per_word = (
-        select(DatasetSearchTerm.dataset_id, which, func.max(DatasetSearchTerm.weight).label("weight"))
-        .where(or_(*matches))
-        .group_by(DatasetSearchTerm.dataset_id, which)
-        .subquery()
-    )
-    return (
-        select(per_word.c.dataset_id, func.sum(per_word.c.weight).label("score"))
-        .group_by(per_word.c.dataset_id)
-        .having(func.count() == len(words))
-        .subquery()
-    )
-
-
-#: Full-text hits up to this many are scored in Python and filtered by an id list.
-IN_LIST_MAX = 3_000
-
-
-def _word_scores(session: Session, words: list[str]) -> dict[Any, int]:
-    """``{dataset_id: score}`` of the datasets holding every word (the last as a prefix):
-    one index range per word, intersected here."""
-    found: dict[Any, int] | None = None
-    for i, word in enumerate(words):
-        if i == len(words) - 1:
-            cond = and_(DatasetSearchTerm.term >= word, DatasetSearchTerm.term < _after(word))
-        else:
-            cond = DatasetSearchTerm.term == word
-        this: dict[Any, int] = {}
-        # Raw ids (hex text on SQLite, uuid from psycopg): no per-row conversion.
-        raw = type_coerce(DatasetSearchTerm.dataset_id, String)
-        for ident, weight in session.execute(select(raw, DatasetSearchTerm.weight).where(cond)):
-            if this.get(ident, 0) < weight:
-                this[ident] = weight
-        found = this if found is None else {k: v + this[k] for k, v in found.items() if k in this}
-        if not found:
-            return {}
-    return found or {}
-
-
-def _as_uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+def sort_keys(sort: str | Sequence[tuple[str, bool]]) -> tuple[tuple[str, bool], ...]:
+    """A named sort (``SORTS``, or a CKAN alias such as ``score desc, metadata_modified
+    desc``) or a list of ``(key, descending)`` as keys; raises ``Invalid``."""
+    if isinstance(sort, str):
+        name = (sort or "relevance").strip().lower()
+        name = _SORT_ALIASES.get(name, name)
+        if name not in NAMED_SORTS:
+            raise Invalid(fields={"sort": [Msg("Unknown sort {value}.", value=name[:60])]})
+        return NAMED_SORTS[name]
+    keys = tuple((str(k), bool(d)) for k, d in sort)
+    unknown = [k for k, _ in keys if k not in SORT_FIELDS]
+    if unknown:
+        raise Invalid(fields={"sort": [Msg("Unknown sort {value}.", value=unknown[0][:60])]})
+    return keys or NAMED_SORTS["relevance"]
 
 
 def _list(value: str | Sequence[str] | None) -> list[str]:
@@ -167,6 +147,10 @@ def _list(value: str | Sequence[str] | None) -> list[str]:
     if isinstance(value, str):
         return [value] if value else []
     return [v for v in value if v]
+
+
+def _microseconds(value: datetime | None) -> int | None:
+    return None if value is None else search_index.microseconds(value)
 
 
 def search_datasets(
@@ -181,7 +165,8 @@ def search_datasets(
     license_id: str | Sequence[str] | None = None,
     modified_since: datetime | None = None,
     modified_until: datetime | None = None,
-    sort: str = "relevance",
+    filters: Sequence[Filter] = (),
+    sort: str | Sequence[tuple[str, bool]] = "relevance",
     rows: int = 20,
     start: int = 0,
     facet_fields: Sequence[str] = (),
@@ -192,195 +177,254 @@ def search_datasets(
     dataset_ids: Sequence[uuid.UUID] | None = None,
     load: bool = True,
 ) -> SearchResult:
-    """Search the datasets ``actor`` may see.
+    """Search the datasets ``actor`` may see (``service.audience``: public ones, and with
+    ``include_private`` / ``include_drafts`` those of the agencies it may see).
 
-    Filters AND together; a list within one filter matches any of its values (CKAN's
-    ``fq=tags:a tags:b`` means both, so the facade passes one call per AND term through
-    ``tags=[...]`` only for OR). ``organization`` takes agency codes; ``groups`` topic
-    names; ``tags`` tag names (exact, case-insensitive); ``res_format`` formats
-    (case-insensitive); ``modified_since``/``until`` bound ``metadata_modified``
-    (inclusive). ``sort``: one of ``SORTS`` (``relevance`` falls back to newest first
-    without ``q``). ``rows`` ≤ 1000. ``facet_fields`` ⊂ ``FACET_FIELDS``; ``facet_limit``
-    −1 = unlimited. ``load=False`` returns ``ids`` only (``datasets`` empty), for callers
-    that shape rows themselves (the CKAN facade). Raises ``Invalid`` naming the bad
-    parameter."""
+    ``organization`` … ``license_id`` are shorthands for one ``TermFilter`` each (a list
+    ORs its values); ``modified_since`` / ``modified_until`` bound ``metadata_modified``
+    (inclusive); ``filters`` adds any ``TermFilter`` / ``RangeFilter``, all ANDed.
+    ``sort``: see ``sort_keys`` (``relevance`` is newest first without ``q``). ``rows`` ≤
+    1000. ``facet_fields`` ⊂ ``FACET_FIELDS`` (organization items are named by agency
+    code); ``facet_limit`` −1 = unlimited. ``load=False`` returns ``ids`` only
+    (``datasets`` empty), for callers that shape rows themselves (the CKAN facade).
+    Raises ``Invalid`` naming the bad parameter."""
     errors: dict[str, list[Msg]] = {}
     if not 0 <= rows <= MAX_ROWS:
         errors["rows"] = [Msg("rows must be between 0 and {n}.", n=MAX_ROWS)]
     if start < 0:
         errors["start"] = [Msg("start must be at least 0.")]
-    sort = (sort or "relevance").strip().lower()
-    sort = {"score desc, metadata_modified desc": "relevance", "score desc": "relevance", "name": "name asc",
-            "downloads": "downloads desc", "metadata_modified": "metadata_modified desc", "title_string asc": "title asc",
-            "views_recent desc": "downloads desc"}.get(sort, sort)
-    if sort not in SORTS:
-        errors["sort"] = [Msg("Unknown sort {value}.", value=sort)]
+    try:
+        keys = sort_keys(sort)
+    except Invalid as error:
+        errors.update(error.fields)
+        keys = ()
     unknown = [f for f in facet_fields if f not in FACET_FIELDS]
     if unknown:
         errors["facet.field"] = [Msg("Unknown facet {value}.", value=unknown[0])]
+    all_filters = list(filters)
+    for name, value in (("organization", organization), ("groups", groups), ("tags", tags), ("res_format", res_format),
+                        ("license_id", license_id)):
+        if _list(value):
+            all_filters.append(TermFilter(name, tuple(_list(value))))
+    if modified_since is not None or modified_until is not None:
+        all_filters.append(RangeFilter("metadata_modified", modified_since, modified_until))
+    bad = [f.field for f in all_filters if f.field not in (TERM_FIELDS if isinstance(f, TermFilter) else RANGE_FIELDS)]
+    if bad:
+        errors["fq"] = [Msg("Unknown filter {value}.", value=bad[0][:60])]
     if errors:
         raise Invalid(fields=errors)
 
-    conditions: list[Any] = [visible_clause(actor, include_private=include_private, include_drafts=include_drafts)]
-    if dataset_ids is not None:
-        conditions.append(Dataset.id.in_(list(dataset_ids)))
-    orgs = _list(organization)
-    if orgs:
-        codes = [o.strip().upper() for o in orgs]
-        conditions.append(Dataset.agency_id.in_(select(Agency.id).where(or_(Agency.code.in_(codes), func.lower(Agency.code).in_([c.lower() for c in codes])))))
-    for name in _list(groups):
-        conditions.append(Dataset.id.in_(
-            select(DatasetGroup.dataset_id).join(Group, Group.id == DatasetGroup.group_id).where(Group.name == name.strip().lower())
-        ))
-    tag_values = _list(tags)
-    if tag_values:
-        conditions.append(Dataset.id.in_(
-            select(DatasetTag.dataset_id).join(Tag, Tag.id == DatasetTag.tag_id).where(Tag.folded.in_([fold(t) for t in tag_values]))
-        ))
-    formats = _list(res_format)
-    if formats:
-        conditions.append(Dataset.id.in_(select(Resource.dataset_id).where(func.lower(Resource.format).in_([f.lower() for f in formats]))))
-    licences = _list(license_id)
-    if licences:
-        conditions.append(Dataset.license_id.in_(licences))
-    if modified_since is not None:
-        conditions.append(Dataset.metadata_modified >= modified_since)
-    if modified_until is not None:
-        conditions.append(Dataset.metadata_modified <= modified_until)
-
     words = query_words(q)
-    generation = session.scalar(select(func.max(Dataset.metadata_modified)))
-    key = (
-        _visibility_key(actor, include_private, include_drafts), tuple(words), tuple(orgs), tuple(_list(groups)),
-        tuple(fold(t) for t in tag_values), tuple(f.lower() for f in formats), tuple(licences), modified_since, modified_until,
-        None if dataset_ids is None else tuple(sorted(dataset_ids)), tuple(facet_fields), facet_limit, facet_mincount, generation,
-    )
-    now = time.monotonic()
-    base = select(Dataset.id)
-    score: Any = None
-    ranked_here: list[uuid.UUID] | None = None
-    if words:
-        hits_key = (*key[:10], generation, "hits")
-        with _CACHE_LOCK:
-            remembered = _RANKED.get(hits_key)
-        if remembered is not None and now - remembered[0] <= CACHE_SECONDS:
-            ranked_here = remembered[1]
-        else:
-            candidates = _word_scores(session, words)
-            if len(candidates) <= IN_LIST_MAX:
-                # Few enough hits: score in Python once, then filter by id (no repeated word joins).
-                raw_id = type_coerce(Dataset.id, String)
-                hits = session.execute(
-                    select(raw_id, Dataset.metadata_modified).where(raw_id.in_(list(candidates)), *conditions)
-                ).all() if candidates else []
-                hits.sort(key=lambda h: (-candidates[h[0]], -h[1].timestamp(), str(h[0])))
-                ranked_here = [_as_uuid(h[0]) for h in hits]
-                with _CACHE_LOCK:
-                    _RANKED[hits_key] = (now, ranked_here)
-                    while len(_RANKED) > CACHE_SIZE // 4:
-                        _RANKED.popitem(last=False)
-    if ranked_here is not None:
-        matched = select(Dataset.id).where(Dataset.id.in_(ranked_here)) if ranked_here else select(Dataset.id).where(false())
-    else:
-        if words:
-            scores = _scores(words)
-            base = base.join(scores, scores.c.dataset_id == Dataset.id)
-            score = scores.c.score
-        matched = base.where(*conditions)
-    with _CACHE_LOCK:
-        cached = _CACHE.get(key)
-        if cached is not None and now - cached[0] > CACHE_SECONDS:
-            cached = None
-    if cached is not None:
-        total, facets = cached[1], cached[2]
-    else:
-        if ranked_here is not None:
-            total = len(ranked_here)
-        else:
-            total = session.scalar(select(func.count()).select_from(matched.subquery())) or 0
-        facets = {name: _facet(session, name, matched, facet_limit, facet_mincount) for name in facet_fields}
-        with _CACHE_LOCK:
-            _CACHE[key] = (now, total, facets)
-            _CACHE.move_to_end(key)
-            while len(_CACHE) > CACHE_SIZE:
-                _CACHE.popitem(last=False)
-
-    order: list[Any]
-    if sort == "relevance":
-        order = ([score.desc()] if score is not None else []) + [Dataset.metadata_modified.desc(), Dataset.id]
-    elif sort == "metadata_modified desc":
-        order = [Dataset.metadata_modified.desc(), Dataset.id]
-    elif sort == "metadata_modified asc":
-        order = [Dataset.metadata_modified.asc(), Dataset.id]
-    elif sort == "metadata_created desc":
-        order = [Dataset.metadata_created.desc(), Dataset.id]
-    elif sort == "name asc":
-        order = [Dataset.name.asc()]
-    elif sort == "name desc":
-        order = [Dataset.name.desc()]
-    elif sort == "title asc":
-        order = [Dataset.title.asc(), Dataset.id]
-    elif sort == "downloads desc":
-        order = [Dataset.download_count.desc(), Dataset.metadata_modified.desc(), Dataset.id]
-    else:  # id asc: what harvesters page with
-        order = [Dataset.id.asc()]
+    if not words:
+        keys = tuple(k for k in keys if k[0] != "score")
+    seen = audience(actor, include_private=include_private, include_drafts=include_drafts)
+    index = search_index.index_for(session)
+    with index.lock:
+        index.ensure_current(session)
+        visible = index.visible(seen)
+        matched, matched_words = _match(session, index, visible, words, all_filters, dataset_ids)
+        facets = {name: _facet(session, index, name, matched, facet_limit, facet_mincount,
+                               (seen, name) if matched is visible else None) for name in facet_fields}
+        page: list[str] = []
+        if rows and len(matched) > start:
+            page = _page(session, actor, index, matched, matched is visible and seen.public_only, matched_words, keys, start, rows)
+    ids = [uuid.UUID(hex=h) for h in page]
     datasets: list[Dataset] = []
-    ids: list[uuid.UUID] = []
-    if rows and total > start:
-        if ranked_here is not None and sort == "relevance":
-            ids = ranked_here[start:start + rows]
-        elif words and total <= RANKED_CACHE_MAX:
-            # Ranking by score groups every matching index word; keep the ranked ids.
-            ranked_key = (*key, sort)
-            with _CACHE_LOCK:
-                hit = _RANKED.get(ranked_key)
-            if hit is None or now - hit[0] > CACHE_SECONDS:
-                hit = (now, list(session.scalars(matched.order_by(*order))))
-                with _CACHE_LOCK:
-                    _RANKED[ranked_key] = hit
-                    while len(_RANKED) > CACHE_SIZE // 4:
-                        _RANKED.popitem(last=False)
-            ids = hit[1][start:start + rows]
-        else:
-            ids = list(session.scalars(matched.order_by(*order).limit(rows).offset(start)))
-        if ids and load:
-            loaded = {d.id: d for d in session.scalars(select(Dataset).where(Dataset.id.in_(ids)).options(selectinload(Dataset.resources)))}
-            datasets = [loaded[i] for i in ids if i in loaded]
-    return SearchResult(count=total, datasets=datasets, facets=dict(facets), rows=rows, start=start, found_ids=ids)
+    if ids and load:
+        loaded = {d.id: d for d in session.scalars(select(Dataset).where(Dataset.id.in_(ids)).options(selectinload(Dataset.resources)))}
+        datasets = [loaded[i] for i in ids if i in loaded]
+    return SearchResult(count=len(matched), datasets=datasets, facets=facets, rows=rows, start=start, found_ids=ids)
 
 
-def _facet(session: Session, name: str, matched: Any, limit: int, mincount: int) -> list[FacetItem]:
-    ids = matched.subquery()
-    n = func.count().label("n")
-    if name in ("organization", "license_id"):
-        # Grouped on the datasets row itself (a covering index on state, private, column).
-        column = Dataset.agency_id if name == "organization" else Dataset.license_id
-        grouped = matched.with_only_columns(column, n).group_by(column).having(n >= max(1, mincount)).order_by(n.desc(), column)
-        if limit is not None and limit >= 0:
-            grouped = grouped.limit(limit)
-        counts = list(session.execute(grouped))
-        if name == "organization":
-            names = {a.id: (a.code, a.name_vi) for a in session.scalars(select(Agency).where(Agency.id.in_([c for c, _ in counts])))}
-            return [FacetItem(names[c][0], names[c][1], int(k)) for c, k in counts if c in names]
-        titles = {lic.id: lic.title_vi for lic in session.scalars(select(License))}
-        return [FacetItem(str(c), titles.get(c, str(c)), int(k)) for c, k in counts]
+# ----------------------------------------------------------------------- matching
+
+
+def _docs(session: Session, index: DatasetIndex, flt: TermFilter) -> set[int]:
+    values = [str(v).strip() for v in flt.values]
+    name = flt.field
+    as_ids = {_uuid_hex(v) for v in values}
+    if name == "organization":
+        codes = {v.upper() for v in values}
+        agencies = [h for h, (code, _) in index.agency_names(session).items() if code.upper() in codes or h in as_ids]
+        return index.docs_with(name, [index.agency_no[h] for h in agencies if h in index.agency_no])
     if name == "groups":
-        stmt = (select(Group.name, Group.title_vi, n).join(DatasetGroup, DatasetGroup.group_id == Group.id)
-                .where(DatasetGroup.dataset_id.in_(select(ids.c.id))).group_by(Group.name, Group.title_vi))
+        names = {v.lower() for v in values}
+        topics = [h for h, (topic, _) in index.topic_names(session).items() if topic in names or h in as_ids]
+        return index.docs_with(name, [index.group_no[h] for h in topics if h in index.group_no])
+    if name == "tags":
+        return index.docs_with(name, index.tag_numbers({fold(v)[:100] for v in values}))
+    if name == "res_format":
+        return index.docs_with(name, [v.upper() for v in values])
+    if name == "license_id":
+        return index.docs_with(name, values)
+    if name == "name":
+        return index.docs_by_name(values)
+    if name == "id":
+        return index.docs_by_id(u for u in (_uuid(v) for v in values) if u is not None)
+    if name == "state":
+        return index.docs_in_states({v.lower() for v in values} & {DatasetState.ACTIVE.value, DatasetState.DRAFT.value})
+    # private: "true" / "false"
+    flags = {v.lower() in {"true", "1", "yes"} for v in values}
+    return index.docs_in_states((DatasetState.ACTIVE.value, DatasetState.DRAFT.value), flags)
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _uuid_hex(value: str) -> str | None:
+    found = _uuid(value)
+    return found.hex if found is not None else None
+
+
+def _match(
+    session: Session, index: DatasetIndex, visible: set[int], words: list[str], filters: list[Filter],
+    dataset_ids: Sequence[uuid.UUID] | None,
+) -> tuple[set[int], list[Word]]:
+    """The docs that are visible, pass every filter and hold every word, and the words'
+    postings (for scoring). Intersections start from the smallest set, and each probes
+    the smaller side (``dict.keys() & set`` does), so a common word or a broad filter
+    costs little once a rare one has narrowed the candidates. ``visible`` itself is
+    returned (not a copy) when nothing narrows it; callers only read it."""
+    found: list[Word] = []
+    for i, word in enumerate(words):
+        postings = index.word(word, prefix=i == len(words) - 1)
+        if postings is None:
+            return set(), []
+        found.append(postings)
+    narrowing: list[set[int] | Word] = [visible]
+    excluded: list[set[int]] = []
+    for flt in filters:
+        if isinstance(flt, TermFilter):
+            (excluded if flt.negate else narrowing).append(_docs(session, index, flt))
+    if dataset_ids is not None:
+        narrowing.append(index.docs_by_id(dataset_ids))
+    narrowing.extend(found)
+    narrowing.sort(key=lambda s: s.size if isinstance(s, Word) else len(s))
+    matched: set[int] | None = None
+    for part in narrowing:
+        if isinstance(part, Word):
+            if matched is None:
+                matched = set().union(*part.maps)
+            else:
+                within = matched
+                matched = set().union(*(m.keys() & within for m in part.maps))
+        elif matched is None:
+            matched = part
+        else:
+            matched = matched & part
+        if not matched:
+            return set(), found
+    assert matched is not None
+    for docs in excluded:
+        matched = matched - docs
+    for flt in filters:
+        if isinstance(flt, RangeFilter):
+            inside = index.between(matched, flt.field, _microseconds(flt.low), _microseconds(flt.high), flt.low_inclusive, flt.high_inclusive)
+            matched = matched - inside if flt.negate else inside
+    return matched, found
+
+
+# ----------------------------------------------------------------------- facets
+
+
+def _facet(
+    session: Session, index: DatasetIndex, name: str, docs: set[int], limit: int, mincount: int, totals_key: Any,
+) -> list[FacetItem]:
+    """The facet's items, most frequent first (ties by name). Counts of everything an
+    audience may see (``totals_key``) are kept until the index changes."""
+    counts = index.facet_totals.get(totals_key) if totals_key is not None else None
+    if counts is None:
+        counts = index.count(name, docs)
+        if totals_key is not None:
+            index.facet_totals[totals_key] = counts
+    labels: dict[Any, tuple[str, str]]
+    if name == "organization":
+        agencies = index.agency_names(session)
+        labels = {n: agencies[index.agency_hex[n]] for n in counts if index.agency_hex[n] in agencies}
+    elif name == "groups":
+        topics = index.topic_names(session)
+        labels = {n: topics[index.group_hex[n]] for n in counts if index.group_hex[n] in topics}
     elif name == "tags":
-        stmt = (select(Tag.name, Tag.name, n).join(DatasetTag, DatasetTag.tag_id == Tag.id)
-                .where(DatasetTag.dataset_id.in_(select(ids.c.id))).group_by(Tag.name))
-    elif name == "res_format":
-        fmt = func.upper(Resource.format)
-        stmt = (select(fmt, fmt, func.count(func.distinct(Resource.dataset_id)).label("n"))
-                .where(Resource.dataset_id.in_(select(ids.c.id)), Resource.format != "").group_by(fmt))
-        n = stmt.selected_columns[2]
+        labels = {n: (index.tag_names[n], index.tag_names[n]) for n in counts}
+    elif name == "license_id":
+        titles = index.licence_titles(session)
+        labels = {ident: (ident, titles.get(ident, ident)) for ident in counts}
     else:
-        raise ValueError(name)
-    stmt = stmt.having(n >= max(1, mincount)).order_by(n.desc(), stmt.selected_columns[0])
-    if limit is not None and limit >= 0:
-        stmt = stmt.limit(limit)
-    return [FacetItem(str(key), str(label), int(count)) for key, label, count in session.execute(stmt)]
+        labels = {fmt: (fmt, fmt) for fmt in counts}
+    # Only the items shown are built: a tag facet counts hundreds of tags for a limit of 50.
+    floor = max(1, mincount)
+    ranked = [(-count, labels[key][0], key) for key, count in counts.items() if count >= floor and key in labels]
+    chosen = heapq.nsmallest(limit, ranked) if 0 <= limit < len(ranked) else sorted(ranked)
+    return [FacetItem(label, labels[key][1], -negative) for negative, label, key in chosen]
+
+
+# ----------------------------------------------------------------------- order
+
+
+def _page(
+    session: Session, actor: Actor, index: DatasetIndex, docs: set[int], everything_public: bool, words: list[Word],
+    keys: tuple[tuple[str, bool], ...], start: int, rows: int,
+) -> list[str]:
+    """The hex ids of ``docs[start:start + rows]`` in the order ``keys``, ties by id."""
+    wanted = start + rows
+    if any(k == "downloads" for k, _ in keys):
+        return _by_downloads(session, actor, index, docs, everything_public, words, keys, start, rows)
+    fields = tuple(k for k in keys if k[0] != "score")
+    if not words or fields == keys:
+        return [index.hex_of(d) for d in index.first(docs, fields, wanted)[start:]]
+    listed = list(docs)
+    found = scores(listed, words)
+    if keys[0] == ("score", True) and len(fields) == len(keys) - 1:
+        # Relevance: the best score first and, within a score, the order of the other
+        # keys. Scores are a few small integers: take the matches of the best one (picked
+        # in C), then of the next, until the page is full.
+        page: list[int] = []
+        for score in sorted(set(found), reverse=True):
+            group = list(compress(listed, map(score.__eq__, found)))
+            page.extend(index.first(group, fields, wanted - len(page)))
+            if len(page) >= wanted:
+                break
+        return [index.hex_of(d) for d in page[start:]]
+    ordered = index.sort_by_passes(listed, keys, {"score": dict(zip(listed, found, strict=True))})
+    return [index.hex_of(d) for d in ordered[start:wanted]]
+
+
+def _by_downloads(
+    session: Session, actor: Actor, index: DatasetIndex, docs: set[int], everything_public: bool, words: list[Word],
+    keys: tuple[tuple[str, bool], ...], start: int, rows: int,
+) -> list[str]:
+    """Order by download counts, which change with every download and so are read live
+    (never from the index): through the index on ``download_count`` when the search is
+    "every public dataset" (the portal home page's most-used list), else for the matches."""
+    if everything_public and keys == NAMED_SORTS["downloads desc"]:
+        stmt = (select(Dataset.id).where(visible_clause(actor))
+                .order_by(Dataset.download_count.desc(), Dataset.metadata_modified.desc(), Dataset.id).offset(start).limit(rows))
+        return [i.hex for i in session.scalars(stmt)]
+    listed = list(docs)
+    doc_of = {index.hex_of(d): d for d in listed}
+    downloads: dict[int, int] = dict.fromkeys(listed, 0)
+    if len(listed) <= _DOWNLOADS_BY_ID:
+        ids = [uuid.UUID(hex=h) for h in doc_of]
+        for first in range(0, len(ids), 500):
+            chunk = select(Dataset.id, Dataset.download_count).where(Dataset.id.in_(ids[first : first + 500]))
+            for ident, count in session.execute(chunk):
+                downloads[doc_of[ident.hex]] = count
+    else:
+        for ident, count in session.execute(select(Dataset.id, Dataset.download_count).where(Dataset.download_count > 0)):
+            if ident.hex in doc_of:
+                downloads[doc_of[ident.hex]] = count
+    extra = {"downloads": downloads}
+    if words and any(k == "score" for k, _ in keys):
+        extra["score"] = dict(zip(listed, scores(listed, words), strict=True))
+    keys = tuple(k for k in keys if k[0] != "score" or "score" in extra)
+    return [index.hex_of(d) for d in index.sort_by_passes(listed, keys, extra)[start : start + rows]]
+
+
+# ----------------------------------------------------------------------- lists
 
 
 def newest(session: Session, actor: Actor, limit: int = 6) -> list[Dataset]:
@@ -392,4 +436,5 @@ def most_used(session: Session, actor: Actor, limit: int = 6) -> list[Dataset]:
 
 
 def public_count(session: Session, actor: Actor) -> int:
-    return session.scalar(select(func.count()).select_from(Dataset).where(visible_clause(actor))) or 0
+    return search_datasets(session, actor, rows=0).count
+

@@ -88,22 +88,51 @@ def can_see(actor: Actor, dataset: Dataset) -> bool:
     return is_public(dataset) or can(actor, OpenDataAction.VIEW_PRIVATE, dataset.agency_id)
 
 
-def visible_clause(actor: Actor, *, include_private: bool = False, include_drafts: bool = False) -> Any:
-    """A SQL condition on ``Dataset`` for what ``actor`` may list. Without the flags only
-    public datasets; with ``include_private`` also private active ones (and with
-    ``include_drafts`` drafts) of the agencies the actor may see."""
-    public = (Dataset.state == DatasetState.ACTIVE) & Dataset.private.is_(False)
+@dataclass(frozen=True)
+class Audience:
+    """Which datasets a caller may list, as data: the one rule that both the SQL condition
+    (``visible_clause``) and the in-memory search index (``search_index``) apply.
+
+    Public datasets (active, not private) always. Besides them, when ``states`` is not
+    empty: datasets in those states (private ones only when ``private``) of the agency
+    ``agency_id``, or of every agency when ``every_agency``. Deleted datasets never."""
+
+    states: tuple[DatasetState, ...] = ()
+    private: bool = False
+    every_agency: bool = False
+    agency_id: uuid.UUID | None = None
+
+    @property
+    def public_only(self) -> bool:
+        return not self.states or (not self.every_agency and self.agency_id is None)
+
+
+def audience(actor: Actor, *, include_private: bool = False, include_drafts: bool = False) -> Audience:
+    """What ``actor`` may list. Without the flags only public datasets; with
+    ``include_private`` also private active ones (and with ``include_drafts`` drafts) of
+    the agencies the actor may see: its own, or every one for a platform administrator."""
     if not (include_private or include_drafts):
-        return public
-    states = [DatasetState.ACTIVE] + ([DatasetState.DRAFT] if include_drafts else [])
-    hidden = Dataset.state.in_(states)
-    if not include_private:
-        hidden = hidden & Dataset.private.is_(False)
+        return Audience()
+    states = (DatasetState.ACTIVE, DatasetState.DRAFT) if include_drafts else (DatasetState.ACTIVE,)
     if can(actor, OpenDataAction.VIEW_PRIVATE, None):
-        return hidden
+        return Audience(states, include_private, every_agency=True)
     if actor.agency_id is not None and can(actor, OpenDataAction.VIEW_PRIVATE, actor.agency_id):
-        return public | (hidden & (Dataset.agency_id == actor.agency_id))
-    return public
+        return Audience(states, include_private, agency_id=actor.agency_id)
+    return Audience()
+
+
+def visible_clause(actor: Actor, *, include_private: bool = False, include_drafts: bool = False) -> Any:
+    """A SQL condition on ``Dataset`` for what ``actor`` may list (see ``audience``)."""
+    seen = audience(actor, include_private=include_private, include_drafts=include_drafts)
+    public = (Dataset.state == DatasetState.ACTIVE) & Dataset.private.is_(False)
+    if seen.public_only:
+        return public
+    hidden = Dataset.state.in_(list(seen.states))
+    if not seen.private:
+        hidden = hidden & Dataset.private.is_(False)
+    if seen.every_agency:
+        return hidden
+    return public | (hidden & (Dataset.agency_id == seen.agency_id))
 
 
 def _parse_uuid(value: Any) -> uuid.UUID | None:
