@@ -4,6 +4,8 @@ every kind of tampering (a DBA with direct access: the tests drop the triggers f
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import stat
@@ -79,14 +81,21 @@ def make_entry(i: int, at: datetime | None = None) -> dict[str, object]:
 
 def append_batches(log: Log, batches: list[int], at: datetime | None = None) -> None:
     """Write entries in batches of the given sizes, each sealed by one checkpoint."""
+    n = 0
+    batch_entries = []
+    for size in batches:
+        batch_entries.append([slog.normalise(make_entry(n + i, at)) for i in range(size)])
+        n += size
+    append_batches_of(log, batch_entries)
+
+
+def append_batches_of(log: Log, batches: list[list[dict[str, object]]]) -> None:
+    """Write these entries through the writer's batch path, one checkpoint per batch."""
     key = slog.load_signing_key(log.data_dir)
     backend = slog._Backend(log.engine)
     try:
-        n = 0
-        for size in batches:
-            entries = [slog.normalise(make_entry(n + i, at)) for i in range(size)]
+        for entries in batches:
             backend.append(key, entries)
-            n += size
     finally:
         backend.close()
 
@@ -126,6 +135,60 @@ class TestAppendOnly:
     def test_signing_key_is_private_to_the_owner(self, log: Log) -> None:
         mode = stat.S_IMODE(os.stat(log.data_dir / slog.KEY_FILE).st_mode)
         assert mode == 0o600
+
+
+class TestCanonicalForm:
+    def test_format_2_is_the_tab_joined_text_of_the_fields(self) -> None:
+        # Pinned on purpose: a change here is a format change (FORMAT_VERSION, a migration).
+        at = datetime(2026, 11, 28, 10, 20, 0, 5, tzinfo=UTC)
+        entry = {name: None for name in slog.FIELDS} | {
+            "request_id": "r1", "request_at": at, "response_at": at, "latency_us": 7, "method": "GET",
+            "path": "/a", "query": "", "status": 200, "outcome": "ok", "bytes_in": 0, "bytes_out": 3,
+        }
+        expected = "\t".join(["r1", "2026-11-28 10:20:00.000005", "2026-11-28 10:20:00.000005", "7",
+                              *[""] * 10, "GET", "/a", "", "200", "ok", "0", "3", *[""] * 9])
+        assert slog.canonical(entry) == expected
+        assert slog.chain_hash(slog.GENESIS, expected) == hashlib.sha256(
+            (slog.GENESIS + "\t" + expected).encode()).hexdigest()
+
+    def test_writer_stores_empty_optional_text_as_null(self) -> None:
+        entry = slog.normalise(make_entry(1) | {"purpose": "", "case_id": "", "query": None})
+        assert entry["purpose"] is None and entry["case_id"] is None
+        assert entry["query"] == ""
+
+    def test_writer_replaces_control_characters(self) -> None:
+        entry = slog.normalise(make_entry(1) | {"end_user": "a\tb\nc", "path": "/x\x1fy"})
+        assert (entry["end_user"], entry["path"]) == ("a b c", "/x y")
+
+    def test_awkward_values_verify_on_the_database(self, log: Log) -> None:
+        # The database's text of each value must be the writer's: backslashes (escaped by
+        # PostgreSQL's COPY), text that looks like COPY's NULL, quotes, % signs, Vietnamese.
+        awkward = make_entry(31) | {
+            "path": "/gateway/x/a\\b\\\\c\\N", "query": "q=100%25&s='x'", "purpose": "\\N",
+            "end_user": "Nguyễn Văn Ánh \"ạ\"", "case_id": "%s %d", "fields_returned": "\\",
+        }
+        append_batches_of(log, [[slog.normalise(awkward)]])
+        result = slog.verify(log.engine, log.data_dir)
+        assert result.ok, result.problem
+        assert result.entries == 31
+
+    def test_edit_adding_a_backslash_is_named(self, log: Log) -> None:
+        log.drop_triggers()
+        log.sql("UPDATE sharing_log_entries SET path = path || '\\' WHERE seq = 9")
+        assert_names(log.verify(), 9, "altered")
+
+    def test_edit_adding_a_separator_is_named(self, log: Log) -> None:
+        # A TAB moved into a value must not pass for the field boundary it imitates.
+        row = log.row(4)
+        log.drop_triggers()
+        log.sql("UPDATE sharing_log_entries SET service_code = :joined, service_version = '' WHERE seq = 4",
+                joined=f"{row['service_code']}\t{row['service_version']}")
+        assert_names(log.verify(), 4, "altered")
+
+    def test_null_made_text_that_looks_like_null_is_named(self, log: Log) -> None:
+        log.drop_triggers()
+        log.sql("UPDATE sharing_log_entries SET agreement_id = '\\N' WHERE seq = 5")
+        assert_names(log.verify(), 5, "altered")
 
 
 class TestChain:
@@ -254,12 +317,86 @@ class TestVerifyCommand:
         assert log.verify("--from", "#1", "--to", "#20").returncode == 0
         assert_names(log.verify("--from", "#21"), 25, "altered")
 
+    def test_unmigrated_database_is_reported_not_migrated(self, tmp_path: Path) -> None:
+        empty = tmp_path / "empty.sqlite3"
+        result = cli(tmp_path / "data", f"sqlite:///{empty}", "verify")
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "cannot read the sharing log" in result.stderr
+        engine = make_engine(f"sqlite:///{empty}")
+        with engine.connect() as conn:  # verify only reads: no tables were created
+            assert conn.execute(text("SELECT count(*) FROM sqlite_master")).scalar() == 0
+        engine.dispose()
+
     def test_altered_checkpoint_is_caught(self, log: Log) -> None:
         log.drop_triggers()
         log.sql("UPDATE sharing_log_checkpoints SET last_seq = 19 WHERE id = 2")
         result = log.verify()
         assert result.returncode == 1
         assert "checkpoint 2" in result.stdout
+
+
+class TestParallelVerify:
+    """Worker processes check chunks cut at checkpoint boundaries (forced here with
+    ``workers``: by default only long ranges are split)."""
+
+    def test_intact_log_is_checked_in_chunks(self, log: Log) -> None:
+        result = slog.verify(log.engine, log.data_dir, workers=2)
+        assert result.ok, result.problem
+        assert result.entries == 30
+
+    def test_edit_in_a_later_chunk_is_named(self, log: Log) -> None:
+        log.drop_triggers()
+        log.sql("UPDATE sharing_log_entries SET bytes_out = 1 WHERE seq = 25")
+        result = slog.verify(log.engine, log.data_dir, workers=2)
+        assert (result.ok, result.bad_seq, result.kind) == (False, 25, "altered")
+        assert result.entries == 24
+
+    def test_deleted_entry_at_a_chunk_boundary_is_named(self, log: Log) -> None:
+        log.drop_triggers()
+        log.sql("DELETE FROM sharing_log_entries WHERE seq = 20")
+        result = slog.verify(log.engine, log.data_dir, workers=2)
+        assert (result.ok, result.bad_seq, result.kind) == (False, 20, "deleted")
+
+    def test_first_problem_wins_across_chunks(self, log: Log) -> None:
+        log.drop_triggers()
+        log.sql("UPDATE sharing_log_entries SET status = 500 WHERE seq IN (8, 27)")
+        result = slog.verify(log.engine, log.data_dir, workers=3)
+        assert (result.bad_seq, result.kind) == (8, "altered")
+
+    def test_command_takes_workers(self, log: Log) -> None:
+        log.drop_triggers()
+        log.sql("UPDATE sharing_log_entries SET client_ip = '10.0.0.1' WHERE seq = 13")
+        assert_names(log.verify("--workers", "2"), 13, "altered")
+
+
+class TestFormatVersion:
+    def test_checkpoints_record_format_2(self, log: Log) -> None:
+        with log.engine.connect() as conn:
+            versions = conn.execute(text("SELECT DISTINCT format_version FROM sharing_log_checkpoints")).scalars()
+            assert list(versions) == [slog.FORMAT_VERSION] == [2]
+
+    def test_entries_sealed_in_format_1_are_reported_not_misread(self, log: Log) -> None:
+        # What a log written before migration 0012 looks like: validly signed format-1
+        # checkpoints (re-signed here with the log's key).
+        log.drop_triggers()
+        key = slog.load_signing_key(log.data_dir)
+        with log.engine.connect() as conn:
+            cps = [dict(r) for r in conn.execute(text("SELECT * FROM sharing_log_checkpoints ORDER BY id")).mappings()]
+        prev = slog.GENESIS
+        for cp in cps:
+            cp |= {"format_version": 1, "prev_checkpoint_hash": prev,
+                   "created_at": slog.format_time(cp["created_at"]) if isinstance(cp["created_at"], datetime)
+                   else cp["created_at"]}
+            message = slog.checkpoint_message(cp)
+            assert message.startswith(b"dulieuso-sharing-log-v1/checkpoint\n")
+            signature = base64.b64encode(key.sign(message)).decode()
+            prev = slog.checkpoint_hash(message, signature)
+            log.sql("UPDATE sharing_log_checkpoints SET format_version = 1, prev_checkpoint_hash = :p, "
+                    "signature = :s, checkpoint_hash = :h WHERE id = :i",
+                    p=cp["prev_checkpoint_hash"], s=signature, h=prev, i=cp["id"])
+        result = log.verify()
+        assert_names(result, 1, "format")
+        assert "format 1" in result.stdout
 
 
 class TestPurge:

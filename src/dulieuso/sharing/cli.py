@@ -27,14 +27,16 @@ From = Annotated[str | None, typer.Option("--from", help="Start: date, ISO time 
 To = Annotated[str | None, typer.Option("--to", help="End (exclusive for times, inclusive for #seq).")]
 
 
-def _engine(data_dir: Path | None):  # type: ignore[no-untyped-def]
+def _engine(data_dir: Path | None, migrate: bool = True):  # type: ignore[no-untyped-def]
     from dulieuso.db import make_engine
-    from dulieuso.migrate import upgrade
 
     settings = Settings(**({"data_dir": data_dir} if data_dir else {}))  # type: ignore[arg-type]
     settings.ensure_data_dir()
     engine = make_engine(settings.effective_database_url)
-    upgrade(engine)
+    if migrate:
+        from dulieuso.migrate import upgrade
+
+        upgrade(engine)
     return settings, engine
 
 
@@ -50,13 +52,28 @@ def _bound(value: str | None, option: str):  # type: ignore[no-untyped-def]
 
 @app.command()
 def verify(start: From = None, end: To = None, data_dir: DataDir = None,
+           workers: Annotated[int | None, typer.Option(
+               min=1, help="Processes to use (default: one per CPU for long ranges).")] = None,
            as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False) -> None:
-    """Recompute the hash chain and the signed checkpoints; exit 1 naming the first bad entry."""
+    """Recompute the hash chain and the signed checkpoints; exit 1 naming the first bad entry.
+
+    Read-only: unlike the other commands it does not migrate the database (loading the
+    migrations would also cost more than a second of start-up).
+    """
+    from sqlalchemy.exc import DBAPIError
+
     from dulieuso.sharing.log import verify as run_verify
 
-    _, engine = _engine(data_dir)
-    result = run_verify(engine, _settings_dir(data_dir), _bound(start, "--from"), _bound(end, "--to"))
-    engine.dispose()
+    _, engine = _engine(data_dir, migrate=False)
+    try:
+        result = run_verify(engine, _settings_dir(data_dir), _bound(start, "--from"), _bound(end, "--to"),
+                            workers=workers)
+    except (DBAPIError, engine.dialect.loaded_dbapi.Error) as error:
+        typer.echo("Không đọc được nhật ký / cannot read the sharing log; is the database migrated "
+                   f"(`dulieuso check`)? {error}", err=True)
+        raise typer.Exit(code=2) from None
+    finally:
+        engine.dispose()
     if as_json:
         typer.echo(json.dumps(result.__dict__, default=str))
     elif result.ok:

@@ -5,8 +5,8 @@ append-only (database triggers refuse UPDATE and DELETE, except DELETE of entrie
 already sealed by a retention anchor) and hash-chained: ``entry_hash`` is SHA-256
 over ``prev_hash`` and the canonical serialisation of every field in
 ``dulieuso.sharing.log.FIELDS``. ``LogCheckpoint`` rows, signed with the log's
-Ed25519 key, seal each committed batch and are themselves chained. See
-``docs/exchange-log.md``.
+Ed25519 key, seal each committed batch, record the canonical format of the entries
+they seal, and are themselves chained. See ``docs/exchange-log.md``.
 
 Identifiers of registry records are stored as text, not foreign keys: the log must
 outlive the services, accounts and grants it mentions, and its canonical form must be
@@ -94,6 +94,10 @@ class LogCheckpoint(Base):
     prev_checkpoint_hash: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(100))
     checkpoint_hash: Mapped[str] = mapped_column(String(64))
+    #: The canonical format of the entries this checkpoint seals (covered by its
+    #: signature). The writer always sets it; the server default 1 is what the rows
+    #: written before migration 0012 hold.
+    format_version: Mapped[int] = mapped_column(Integer, server_default="1")
 
     def __repr__(self) -> str:
         return f"<LogCheckpoint {self.id} {self.kind} {self.first_seq}-{self.last_seq}>"
