@@ -39,6 +39,9 @@ EXPECTED = {
     S.ISSUE_RESOLVE:       (A, O, N, O, N, N, N),
     S.IT_QUEUE_VIEW:       (A, O, O, O, N, N, N),
     S.STATS_VIEW:          (A, O, O, O, N, N, N),
+    S.USAGE_REPORT_REQUEST: (A, O, O, O, N, N, N),
+    S.USAGE_REPORT_ANSWER: (A, O, O, O, N, N, N),
+    S.USAGE_REPORT_VIEW:   (A, O, O, O, N, N, N),
 }
 ROLES = (P, AA, AE, AP, CS, CI, AN)
 OWN = uuid.uuid4()

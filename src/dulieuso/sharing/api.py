@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """JSON routes of the sharing registry. The service catalog, the machine listings and the
 usage regulations are public; everything else needs a login (or a connection account for
-``services:allowed-methods``)."""
+``services:allowed-methods``). Routes parse and render only: the service modules check
+who may do what."""
 
 from __future__ import annotations
 
@@ -15,7 +16,17 @@ from dulieuso.auth import service as auth
 from dulieuso.auth.permissions import Actor
 from dulieuso.errors import Unauthorized
 from dulieuso.i18n import Msg
-from dulieuso.sharing import agreements, consumers, grants, issues, regulations, requests, services, stats
+from dulieuso.sharing import (
+    agreements,
+    consumers,
+    grants,
+    issues,
+    regulations,
+    requests,
+    services,
+    stats,
+    usage_reports,
+)
 from dulieuso.sharing.access import registry_access
 from dulieuso.sharing.consumers import IssuedAccount
 from dulieuso.sharing.interfaces import Caller
@@ -26,6 +37,7 @@ from dulieuso.sharing.models import (
     ServiceStatus,
     SharingForm,
     SharingMethod,
+    UsageReportStatus,
 )
 from dulieuso.sharing.permissions import SharingAction
 from dulieuso.sharing.schemas import (
@@ -56,6 +68,9 @@ from dulieuso.sharing.schemas import (
     TerminationIn,
     TextIn,
     TransitionIn,
+    UsageReportAnswerIn,
+    UsageReportDemandIn,
+    UsageReportPublic,
     VersionPublic,
 )
 from dulieuso.sharing.service import may, sweep_deadlines
@@ -540,6 +555,46 @@ def resolve_issue(issue_id: uuid.UUID, body: TextIn, db: DbDep, actor: LoginDep)
     return _issue_out(db, issue)
 
 
+# -- usage reports (Art. 51(1)(b)) ----------------------------------------------------------------
+
+
+def _report_out(db: DbDep, report: Any) -> UsageReportPublic:
+    return UsageReportPublic(**usage_reports.report_views(db, [report])[0])
+
+
+@router.post("/grants/{grant_id}/usage-reports", response_model=UsageReportPublic, status_code=201,
+             summary="Demand a usage report from the consumer (the provider; due in working days)")
+def demand_usage_report(grant_id: uuid.UUID, body: UsageReportDemandIn, db: DbDep, actor: LoginDep) -> UsageReportPublic:
+    report = usage_reports.demand(db, actor, grant_id, usage_reports.DemandInput(**body.model_dump()))
+    db.commit()
+    return _report_out(db, report)
+
+
+@router.get("/usage-reports", response_model=Page[UsageReportPublic], summary="Usage reports demanded of or by your agency")
+def list_usage_reports(
+    db: DbDep, actor: LoginDep, role: str = Query("any", pattern="^(any|consumer|provider)$"),
+    status: UsageReportStatus | None = None, overdue: bool = False, grant: uuid.UUID | None = None,
+    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+) -> Page[UsageReportPublic]:
+    query = usage_reports.ReportQuery(role=role, status=status, overdue=overdue, grant_id=grant, limit=limit, offset=offset)
+    rows, total = usage_reports.list_reports(db, actor, query)
+    items = [UsageReportPublic(**v) for v in usage_reports.report_views(db, rows)]
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/usage-reports/{report_id}", response_model=UsageReportPublic, summary="One usage report")
+def get_usage_report(report_id: uuid.UUID, db: DbDep, actor: LoginDep) -> UsageReportPublic:
+    return _report_out(db, usage_reports.get_report(db, actor, report_id))
+
+
+@router.post("/usage-reports/{report_id}/answer", response_model=UsageReportPublic,
+             summary="The consumer sends its usage report")
+def answer_usage_report(report_id: uuid.UUID, body: UsageReportAnswerIn, db: DbDep, actor: LoginDep) -> UsageReportPublic:
+    report = usage_reports.answer(db, actor, report_id, usage_reports.AnswerInput(**body.model_dump()))
+    db.commit()
+    return _report_out(db, report)
+
+
 # -- statistics and deadlines ---------------------------------------------------------------------
 
 
@@ -565,5 +620,5 @@ def sweep(db: DbDep, actor: LoginDep) -> dict[str, int]:
     result = sweep_deadlines(db, actor)
     db.commit()
     return {"services": result.services, "requests": result.requests, "issues": result.issues,
-            "agreements": result.agreements}
+            "agreements": result.agreements, "usage_reports": result.usage_reports}
 

@@ -45,6 +45,9 @@ class SharingTag(StrEnum):
     ISSUE_ANSWER = "sharing:issue:answer"
     ISSUE_ESCALATE = "sharing:issue:escalate"
     ISSUE_RESOLVE = "sharing:issue:resolve"
+    USAGE_REPORT_REQUEST = "sharing:usage_report:request"
+    USAGE_REPORT_ANSWER = "sharing:usage_report:answer"
+    USAGE_REPORT_BREACH = "sharing:usage_report:breach"
 
 
 register_tags(SharingTag)

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""Grants (quyền khai thác), suspensions (Art. 43) and terminations (Art. 44)."""
+"""Grants (quyền khai thác) with the storage the provider accepted (Art. 42), suspensions
+(Art. 43) and terminations (Art. 44)."""
 
 from __future__ import annotations
 
@@ -134,6 +135,13 @@ def grant_views(session: Session, grants: list[Grant]) -> list[dict[str, Any]]:
             "status": grant.status.value,
             "request_id": grant.request_id,
             "agreement_id": grant.agreement_id,
+            # Art. 42: what the consumer may keep, and the provider's permission to store
+            # beyond the period of use (with its length, end and conditions).
+            "storage_mode": grant.storage_mode.value,
+            "storage_permitted": grant.storage_permitted,
+            "storage_days": grant.storage_days,
+            "storage_until": grant.storage_until,
+            "storage_note": grant.storage_note,
         })
     return views
 

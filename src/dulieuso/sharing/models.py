@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
-"""The sharing registry (Decree 47 Art. 22–49): usage regulations, data services and
+"""The sharing registry (Decree 47 Art. 22–51): usage regulations, data services and
 their published versions, consumers' applications and connection accounts, connection
-requests, sharing agreements, grants, suspensions, terminations and sharing issues.
+requests (with their storage declarations), sharing agreements, grants, suspensions,
+terminations, sharing issues and usage reports.
 
 The gateway's own tables (the sharing log) live in ``log_models.py``.
 """
@@ -13,7 +14,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Float, ForeignKey, String, Table, Text, UniqueConstraint, event
+from sqlalchemy import JSON, Column, Float, ForeignKey, String, Table, Text, UniqueConstraint, event, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dulieuso.auth.models import enum_column
@@ -77,6 +78,23 @@ class RequestStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+
+
+class StorageMode(StrEnum):
+    """How the consumer keeps what it retrieves (Art. 42): not at all; cached, only within
+    the data's period of use (Art. 41); or stored beyond that period, which needs the
+    provider's permission (Art. 42(3))."""
+
+    NONE = "none"
+    CACHE = "cache"
+    BEYOND_VALIDITY = "beyond_validity"
+
+
+class UsageReportStatus(StrEnum):
+    """A usage report the provider demands (Art. 51(1)(b)): open until the consumer answers."""
+
+    REQUESTED = "requested"
+    ANSWERED = "answered"
 
 
 class AgreementStatus(StrEnum):
@@ -374,6 +392,13 @@ class ConnectionRequest(UUIDPrimaryKey, Timestamps, Base):
     copied_to_it_unit_at: Mapped[datetime | None]
     breach_alerted_at: Mapped[datetime | None]
     agreement_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sharing_agreements.id", ondelete="SET NULL"))
+    #: Art. 42: how the consumer will keep the data it retrieves (declared with the request).
+    storage_mode: Mapped[StorageMode] = mapped_column(
+        enum_column(StorageMode, "storage_mode"), default=StorageMode.NONE, server_default=StorageMode.NONE.value
+    )
+    #: Storage beyond the period of use: how many days a record is kept after retrieval, and why.
+    storage_days: Mapped[int | None]
+    storage_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 # -- agreements ---------------------------------------------------------------------------
@@ -483,6 +508,17 @@ class Grant(UUIDPrimaryKey, Timestamps, Base):
     request_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("connection_requests.id", ondelete="SET NULL"))
     agreement_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sharing_agreements.id", ondelete="SET NULL"))
     granted_by: Mapped[str] = mapped_column(String(254), default="")
+    #: Art. 42: the storage the consumer declared and the provider accepted with the grant.
+    storage_mode: Mapped[StorageMode] = mapped_column(
+        enum_column(StorageMode, "storage_mode"), default=StorageMode.NONE, server_default=StorageMode.NONE.value
+    )
+    #: Art. 42(3): the provider explicitly permitted storage beyond the period of use.
+    storage_permitted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: With the permission: days a record may be kept after retrieval, the last day any
+    #: stored data may be kept (None: no fixed end), and the provider's conditions.
+    storage_days: Mapped[int | None]
+    storage_until: Mapped[date | None]
+    storage_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class Suspension(UUIDPrimaryKey, Timestamps, Base):
@@ -552,6 +588,43 @@ class SharingIssue(UUIDPrimaryKey, Timestamps, Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(254))
+
+
+# -- usage reports ------------------------------------------------------------------------------
+
+
+class UsageReport(UUIDPrimaryKey, Timestamps, Base):
+    """Báo cáo tình hình khai thác, sử dụng (Art. 51(1)(b)): the provider demands it of the
+    consumer about one grant; the consumer answers online by ``due_on`` (working days,
+    policy ``usage_report_response``).
+
+    The parties are not copied here: they are the grant's service's provider and its
+    application's consumer, so an agency merger that moves services and applications
+    moves the reports with them.
+    """
+
+    __tablename__ = "sharing_usage_reports"
+    __audited__ = True
+
+    grant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("grants.id", ondelete="CASCADE"), index=True)
+    #: Why the provider asks (e.g. suspected use beyond the registered purpose).
+    reason: Mapped[str] = mapped_column(Text)
+    #: The period the report covers; empty = since the grant began.
+    period_from: Mapped[date | None]
+    period_to: Mapped[date | None]
+    status: Mapped[UsageReportStatus] = mapped_column(enum_column(UsageReportStatus, "usage_report_status"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_by: Mapped[str] = mapped_column(String(254), default="")
+    due_on: Mapped[date] = mapped_column(index=True)
+    overdue_alerted_at: Mapped[datetime | None]
+    # The consumer's answer: what it retrieved, for which purposes, how it stores the
+    # data, and any incident (leak, loss, use beyond the purpose).
+    retrieved_data: Mapped[str | None] = mapped_column(Text)
+    purposes: Mapped[str | None] = mapped_column(Text)
+    storage: Mapped[str | None] = mapped_column(Text)
+    incidents: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None]
+    answered_by: Mapped[str | None] = mapped_column(String(254))
 
 
 # -- immutability of published snapshots --------------------------------------------------------

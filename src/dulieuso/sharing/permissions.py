@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Who may do what in data sharing. The agency an action is checked against is the one
-that owns the object: the provider for services, suspensions and decisions on requests,
-the consumer for applications, accounts and requests it submits, a party for agreements,
-and the IT unit for escalated issues and its queues. The platform administrator may act
+that owns the object: the provider for services, suspensions, decisions on requests and
+demands for usage reports, the consumer for applications, accounts, requests it submits
+and answers to usage reports, a party for agreements, and the IT unit for escalated issues
+and its queues. The platform administrator may act
 for any agency (``service.acting_for`` records it). ``tests/sharing/test_permission_matrix.py``
 walks every role × action.
 """
@@ -38,6 +39,9 @@ class SharingAction(StrEnum):
     ISSUE_RESOLVE = "sharing.issue_resolve"
     IT_QUEUE_VIEW = "sharing.it_queue_view"
     STATS_VIEW = "sharing.stats_view"
+    USAGE_REPORT_REQUEST = "sharing.usage_report_request"
+    USAGE_REPORT_ANSWER = "sharing.usage_report_answer"
+    USAGE_REPORT_VIEW = "sharing.usage_report_view"
 
 
 _P = frozenset({Role.PLATFORM_ADMIN})
@@ -69,5 +73,9 @@ register(
         SharingAction.ISSUE_RESOLVE: (_P, _DECIDERS),
         SharingAction.IT_QUEUE_VIEW: (_P, STAFF),
         SharingAction.STATS_VIEW: (_P, STAFF),
+        # Art. 51(1)(b): the provider's staff demand a usage report, the consumer's staff answer it.
+        SharingAction.USAGE_REPORT_REQUEST: (_P, STAFF),
+        SharingAction.USAGE_REPORT_ANSWER: (_P, STAFF),
+        SharingAction.USAGE_REPORT_VIEW: (_P, STAFF),
     }
 )

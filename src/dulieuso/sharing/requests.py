@@ -2,13 +2,18 @@
 """Connection requests (Art. 35): submitted online with the fields of Art. 35(2), due in
 working days from the policy table (2 WD, Decree 194 Art. 40(3)); approval issues a grant
 and a connection account; a refusal states its reason and legal basis (Decree 194
-Art. 16(2)) and is copied to the IT unit (Art. 51(1)(a))."""
+Art. 16(2)) and is copied to the IT unit (Art. 51(1)(a)).
+
+A request also declares how the consumer keeps what it retrieves (Art. 42): not at all,
+cached within the data's period of use (Art. 41), or stored beyond it. Only the last
+needs the provider's permission, which the approver must give explicitly; the grant
+records it."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -37,6 +42,8 @@ from dulieuso.sharing.models import (
     ServiceStatus,
     SharingAgreement,
     SharingForm,
+    SharingMethod,
+    StorageMode,
 )
 from dulieuso.sharing.permissions import SharingAction
 from dulieuso.sharing.service import (
@@ -54,6 +61,8 @@ from dulieuso.sharing.service import (
 from dulieuso.sharing.services import response_fields
 
 DEADLINE_KEY = "connection_account_deadline"
+#: Longest storage a request may declare (about a century): a bound, not a legal number.
+MAX_STORAGE_DAYS = 36_500
 
 
 @dataclass
@@ -69,6 +78,10 @@ class RequestInput:
     other_info: str = ""
     requested_valid_to: date | None = None
     agreement_code: str | None = None
+    #: Art. 42: how the retrieved data will be kept; days and reason only when beyond the period of use.
+    storage_mode: StorageMode = StorageMode.NONE
+    storage_days: int | None = None
+    storage_reason: str = ""
 
 
 @dataclass
@@ -77,6 +90,11 @@ class Decision:
     quota_per_day: int | None = None
     valid_to: date | None = None
     agreement_code: str | None = None
+    #: Art. 42(3): the provider permits the declared storage beyond the period of use.
+    allow_storage: bool = False
+    #: The last day stored data may be kept; None = the grant's end plus the declared days.
+    storage_until: date | None = None
+    storage_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,6 +112,40 @@ def _agreement(session: Session, code: str | None) -> SharingAgreement | None:
     if not code:
         return None
     return session.scalar(select(SharingAgreement).where(SharingAgreement.code == code))
+
+
+def period_of_use_hours(service: DataService) -> int | None:
+    """Art. 41: how long data retrieved from ``service`` stays usable, from its usage
+    regulation's period for the service's method; None when the regulation sets none
+    (for an online query: valid on retrieval only)."""
+    regulation = service.regulation
+    if regulation is None:
+        return None
+    if service.method is SharingMethod.ONLINE_QUERY:
+        return regulation.period_online_query_hours
+    days = regulation.period_sync_days if service.method is SharingMethod.SYNC else regulation.period_package_days
+    return days * 24 if days else None
+
+
+def _storage_errors(data: RequestInput, service: DataService | None) -> dict[str, list[Msg]]:
+    """Art. 42: storing beyond the period of use needs its length and a reason, and must
+    really go beyond that period (else it is a cache and needs no permission)."""
+    if data.storage_mode is not StorageMode.BEYOND_VALIDITY:
+        return {}
+    errors = require_fields({"storage_reason": data.storage_reason}, ["storage_reason"])
+    days = data.storage_days
+    if days is None:
+        errors["storage_days"] = [Msg("This field is required.")]
+    elif isinstance(days, bool) or not 1 <= days <= MAX_STORAGE_DAYS:
+        errors["storage_days"] = [Msg("Enter a whole number of days between 1 and {max}.", max=MAX_STORAGE_DAYS)]
+    elif service is not None:
+        hours = period_of_use_hours(service)
+        if hours is not None and days * 24 <= hours:
+            errors["storage_days"] = [
+                Msg("That is within the data's period of use ({hours} hours): declare it as a cache, "
+                    "which needs no permission.", hours=hours)
+            ]
+    return errors
 
 
 def submit(session: Session, actor: Actor, data: RequestInput, *, received_at: datetime | None = None) -> ConnectionRequest:
@@ -122,9 +174,11 @@ def submit(session: Session, actor: Actor, data: RequestInput, *, received_at: d
         errors["agreement_code"] = [Msg("Unknown agreement.")]
     if data.requested_valid_to is not None and data.requested_valid_to < local_date(now()):
         errors["requested_valid_to"] = [Msg("The date is in the past.")]
+    errors.update(_storage_errors(data, service))
     if errors:
         raise Invalid(fields=errors)
     assert service is not None
+    beyond = data.storage_mode is StorageMode.BEYOND_VALIDITY
     received = received_at or now()
     request = ConnectionRequest(
         requesting_agency_id=agency.id,
@@ -142,6 +196,9 @@ def submit(session: Session, actor: Actor, data: RequestInput, *, received_at: d
         status=RequestStatus.SUBMITTED,
         submitted_by=actor.label,
         agreement_id=agreement.id if agreement else None,
+        storage_mode=data.storage_mode,
+        storage_days=data.storage_days if beyond else None,
+        storage_reason=text(data.storage_reason) if beyond else "",
     )
     session.add(request)
     record(session, actor, SharingTag.REQUEST_SUBMIT, request, after=snapshot(request), label=service.code)
@@ -181,9 +238,34 @@ def _active_agreement(agreement: SharingAgreement | None, provider_id: uuid.UUID
     return (provider_id, PartyRole.PROVIDER) in roles and (consumer_id, PartyRole.CONSUMER) in roles
 
 
+STORAGE_PERMISSION_REQUIRED = Msg(
+    "This request declares storage beyond the data's period of use (Decree 47 Art. 42): approve it only by "
+    "permitting that storage explicitly, or refuse it with the reason and the legal basis."
+)
+
+
+def _storage_decision_errors(request: ConnectionRequest, decision: Decision) -> dict[str, list[Msg]]:
+    """The approver's answer to the storage the request declares (Art. 42(3))."""
+    errors: dict[str, list[Msg]] = {}
+    if request.storage_mode is StorageMode.BEYOND_VALIDITY:
+        if not decision.allow_storage:
+            errors["allow_storage"] = [Msg("Permit the storage beyond the period of use, or refuse the request.")]
+    elif decision.allow_storage or decision.storage_until is not None:
+        errors["allow_storage"] = [
+            Msg("The request does not declare storage beyond the period of use: there is nothing to permit.")
+        ]
+    if decision.storage_until is not None and decision.storage_until < local_date(now()):
+        errors["storage_until"] = [Msg("The date is in the past.")]
+    return errors
+
+
 def approve(session: Session, actor: Actor, request_id: uuid.UUID, decision: Decision | None = None) -> Approval:
     """Approve: a grant for the requested fields and operations, and a connection account
-    (when the application has none active), then notify the requester."""
+    (when the application has none active), then notify the requester.
+
+    A request that declares storage beyond the data's period of use is approved only with
+    ``decision.allow_storage`` (Art. 42(3)); without it the approval is refused with
+    ``storage_permission_required`` and the approver permits or refuses the request."""
     decision = decision or Decision()
     request = get_request(session, actor, request_id)
     service = session.get(DataService, request.service_id)
@@ -201,7 +283,11 @@ def approve(session: Session, actor: Actor, request_id: uuid.UUID, decision: Dec
     )
     if decision.agreement_code and agreement is None:
         errors["agreement_code"] = [Msg("Unknown agreement.")]
+    errors.update(_storage_decision_errors(request, decision))
     if errors:
+        missing_permission = request.storage_mode is StorageMode.BEYOND_VALIDITY and not decision.allow_storage
+        if missing_permission:
+            raise Invalid(STORAGE_PERMISSION_REQUIRED, code="storage_permission_required", fields=errors)
         raise Invalid(fields=errors)
     if service.sharing_form is SharingForm.SPECIAL_REQUEST and not _active_agreement(
         agreement, service.provider_agency_id, request.requesting_agency_id
@@ -225,6 +311,13 @@ def approve(session: Session, actor: Actor, request_id: uuid.UUID, decision: Dec
         session.flush()
         request.application_id = application.id
     valid_to_day = decision.valid_to or request.requested_valid_to or (agreement.valid_to if agreement else None)
+    permitted = request.storage_mode is StorageMode.BEYOND_VALIDITY and decision.allow_storage
+    storage_until = None
+    if permitted:
+        # Data retrieved on the grant's last day may still be kept for the declared days.
+        storage_until = decision.storage_until or (
+            valid_to_day + timedelta(days=request.storage_days or 0) if valid_to_day else None
+        )
     grant = Grant(
         application_id=application.id,
         service_id=service.id,
@@ -239,6 +332,11 @@ def approve(session: Session, actor: Actor, request_id: uuid.UUID, decision: Dec
         request_id=request.id,
         agreement_id=agreement.id if agreement else None,
         granted_by=actor.label,
+        storage_mode=request.storage_mode,
+        storage_permitted=permitted,
+        storage_days=request.storage_days if permitted else None,
+        storage_until=storage_until,
+        storage_note=text(decision.storage_note) if permitted else "",
     )
     session.add(grant)
     request.status = RequestStatus.APPROVED
@@ -256,7 +354,8 @@ def approve(session: Session, actor: Actor, request_id: uuid.UUID, decision: Dec
         session, actor, application.id, label=f"{service.code}", check=False
     )
     record(session, actor, SharingTag.REQUEST_APPROVE, request, before=before, after=snapshot(request),
-           label=service.code, covers=[application])
+           label=service.code, covers=[application],
+           details={"storage_mode": request.storage_mode.value, "storage_permitted": permitted})
     record(session, actor, SharingTag.GRANT_CREATE, grant, after=snapshot(grant), label=service.code)
     notify_agency(
         session, request.requesting_agency_id, kind="sharing:request:approved",
@@ -413,6 +512,14 @@ def request_view(session: Session, request: ConnectionRequest) -> dict[str, Any]
         "copied_to_it_unit_at": request.copied_to_it_unit_at,
         "agreement_id": request.agreement_id,
         "grant_id": grant_id,
+        "sharing_method": service.method.value if service else None,
+        #: Art. 41: the period of use of the service's data, in hours (None: not set).
+        "period_of_use_hours": period_of_use_hours(service) if service else None,
+        "storage_mode": request.storage_mode.value,
+        "storage_days": request.storage_days,
+        "storage_reason": request.storage_reason,
+        #: Art. 42(3): approving needs the provider's explicit permission to store.
+        "storage_needs_permission": request.storage_mode is StorageMode.BEYOND_VALIDITY,
     }
 
 

@@ -24,9 +24,11 @@ from dulieuso.sharing.models import (
     RegulationStatus,
     SharingForm,
     SharingMethod,
+    StorageMode,
     SuspensionKind,
     TerminationReason,
     UsageRegulation,
+    UsageReportStatus,
 )
 
 _IN = ConfigDict(extra="forbid")
@@ -360,6 +362,13 @@ class RequestIn(BaseModel):
     other_info: str = ""
     requested_valid_to: date | None = None
     agreement_code: str | None = None
+    storage_mode: StorageMode = Field(
+        StorageMode.NONE,
+        description="Art. 42: none; cache (only within the data's period of use, Art. 41); "
+        "beyond_validity (needs the provider's permission; give storage_days and storage_reason)",
+    )
+    storage_days: int | None = Field(None, description="beyond_validity: days a record is kept after retrieval")
+    storage_reason: str = Field("", description="beyond_validity: why the data must be kept that long")
 
 
 class ApproveIn(BaseModel):
@@ -368,6 +377,14 @@ class ApproveIn(BaseModel):
     quota_per_day: int | None = None
     valid_to: date | None = None
     agreement_code: str | None = None
+    allow_storage: bool = Field(
+        False, description="Permit the storage beyond the period of use the request declares (Art. 42(3)); "
+        "required to approve such a request",
+    )
+    storage_until: date | None = Field(
+        None, description="Last day stored data may be kept; default: the grant's end plus the declared days"
+    )
+    storage_note: str = Field("", description="Conditions of the storage permission")
 
 
 class RejectIn(BaseModel):
@@ -395,6 +412,11 @@ class GrantPublic(BaseModel):
     status: str
     request_id: uuid.UUID | None
     agreement_id: uuid.UUID | None
+    storage_mode: StorageMode
+    storage_permitted: bool
+    storage_days: int | None
+    storage_until: date | None
+    storage_note: str
 
 
 class RequestPublic(BaseModel):
@@ -425,6 +447,12 @@ class RequestPublic(BaseModel):
     copied_to_it_unit_at: datetime | None
     agreement_id: uuid.UUID | None
     grant_id: uuid.UUID | None
+    sharing_method: str | None
+    period_of_use_hours: int | None
+    storage_mode: StorageMode
+    storage_days: int | None
+    storage_reason: str
+    storage_needs_permission: bool
 
 
 class ApprovalOut(BaseModel):
@@ -518,3 +546,50 @@ class IssueIn(BaseModel):
 class TextIn(BaseModel):
     model_config = _IN
     text: str
+
+
+# -- usage reports ------------------------------------------------------------------------------
+
+
+class UsageReportDemandIn(BaseModel):
+    model_config = _IN
+    reason: str = Field(description="Why the provider asks (e.g. suspected use beyond the registered purpose)")
+    period_from: date | None = Field(None, description="Start of the period to report on; empty = since the grant began")
+    period_to: date | None = None
+
+
+class UsageReportAnswerIn(BaseModel):
+    model_config = _IN
+    retrieved_data: str = Field(description="What was retrieved (services, fields, volume)")
+    purposes: str = Field(description="For which purposes the data was used")
+    storage: str = Field(description="How and how long the data is stored (Art. 42)")
+    incidents: str = Field("", description="Any incident (leak, loss, use beyond the purpose); empty = none")
+
+
+class UsageReportPublic(BaseModel):
+    id: uuid.UUID
+    grant_id: uuid.UUID
+    service_code: str
+    service_name: str
+    application: str
+    consumer_agency: str | None
+    provider_agency: str | None
+    reason: str
+    period_from: date | None
+    period_to: date | None
+    status: UsageReportStatus
+    requested_at: datetime
+    requested_by: str
+    due_on: date
+    overdue: bool
+    working_days_left: int | None
+    overdue_alerted_at: datetime | None
+    retrieved_data: str | None
+    purposes: str | None
+    storage: str | None
+    incidents: str | None
+    answered_at: datetime | None
+    answered_by: str | None
+    answered_late: bool
+    grant_storage_mode: StorageMode
+    grant_storage_permitted: bool

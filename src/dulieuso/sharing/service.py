@@ -5,7 +5,7 @@ notifications to agencies and to the IT unit, and the deadline sweep.
 The domain's rules are split by subject: ``regulations.py``, ``services.py``
 (data services and publication), ``consumers.py`` (applications and accounts),
 ``requests.py`` (connection requests), ``agreements.py``, ``grants.py`` (grants,
-suspensions, terminations), ``issues.py`` and ``stats.py``.
+suspensions, terminations), ``issues.py``, ``usage_reports.py`` and ``stats.py``.
 """
 
 from __future__ import annotations
@@ -145,17 +145,20 @@ class SweepResult:
     requests: int = 0
     issues: int = 0
     agreements: int = 0
+    usage_reports: int = 0
 
 
 def sweep_deadlines(session: Session, actor: Actor, at: datetime | None = None) -> SweepResult:
     """Alert on missed deadlines once each: services not published in time (Art. 25(1)),
     requests not decided in time (Decree 194 Art. 40(3)), and issues the provider did not
     answer (Art. 49(1)), which are escalated to the IT unit; active agreements past their
-    end date expire (Art. 44(1)(d)). Run by a timer or the CLI."""
+    end date expire (Art. 44(1)(d)); usage reports not sent in time (Art. 51(1)(b)) are
+    flagged to both agencies. Run by a timer or the CLI."""
     from dulieuso.sharing import agreements as agreements_service
     from dulieuso.sharing import issues as issues_service
     from dulieuso.sharing import requests as requests_service
     from dulieuso.sharing import services as services_service
+    from dulieuso.sharing import usage_reports as usage_reports_service
 
     at = at or now()
     result = SweepResult()
@@ -163,5 +166,6 @@ def sweep_deadlines(session: Session, actor: Actor, at: datetime | None = None) 
     result.requests = requests_service.alert_overdue_requests(session, actor, at)
     result.issues = issues_service.escalate_overdue(session, actor, at)
     result.agreements = agreements_service.expire_ended(session, actor, at)
+    result.usage_reports = usage_reports_service.alert_overdue(session, actor, at)
     return result
 

@@ -21,15 +21,18 @@ from dulieuso.auth.permissions import Actor, can
 from dulieuso.errors import Conflict, DomainError, Invalid
 from dulieuso.i18n import Msg
 from dulieuso.policy.service import LOCAL_TZ
-from dulieuso.sharing import agreements, consumers, grants, issues, regulations, requests, services, stats
+from dulieuso.sharing import agreements, consumers, grants, issues, regulations, requests, services, stats, usage_reports
+from dulieuso.sharing import usage_report_views
 from dulieuso.sharing.models import (
     AgreementStatus,
     DataService,
     IssueCategory,
     RequestStatus,
     ServiceStatus,
+    StorageMode,
     SuspensionKind,
     TerminationReason,
+    UsageReportStatus,
 )
 from dulieuso.sharing.permissions import SharingAction
 from dulieuso.sharing.schemas import ApplicationPublic, RegulationPublic, ServiceDetail, ServicePublic
@@ -39,6 +42,8 @@ from dulieuso.web.templating import render
 from dulieuso.web.forms import FormDep, form_date as _date, form_int as _int, form_text as _text
 
 router = APIRouter(include_in_schema=False)
+# The grant page and the usage-report pages (Art. 51(1)(b)) live in their own module.
+router.include_router(usage_report_views.router)
 
 
 def _datetime(form: FormData, name: str, errors: dict[str, list[Msg]]) -> datetime | None:
@@ -298,11 +303,12 @@ def _request_form(request: Request, db: Session, actor: Actor, service: DataServ
                   errors: dict[str, list[str]] | None = None, status_code: int = 200) -> HTMLResponse:
     apps = consumers.list_applications(db, actor)
     return render(request, "sharing/request_form.html", {
-        "s": {"code": service.code, "name": service.name, "sharing_form": service.sharing_form.value},
+        "s": {"code": service.code, "name": service.name, "sharing_form": service.sharing_form.value,
+              "method": service.method.value, "period_of_use_hours": requests.period_of_use_hours(service)},
         "fields": services.response_fields(service),
         "operations": service.operations or [],
         "applications": [{"id": str(a.id), "name": a.name} for a in apps],
-        "form": form or {"requested_fields": services.response_fields(service)},
+        "form": form or {"requested_fields": services.response_fields(service), "storage_mode": "none"},
         "errors": errors or {},
     }, status_code=status_code)
 
@@ -317,12 +323,18 @@ def submit_request(request: Request, code: str, db: DbDep, actor: LoginDep, lang
     service = services.get_service(db, actor, code)
     values: dict[str, Any] = {name: _text(form, name) for name in (
         "purpose", "use_after_retrieval", "frequency", "other_info", "application_id", "agreement_code",
-        "requested_valid_to", "agency_code")}
+        "requested_valid_to", "agency_code", "storage_mode", "storage_days", "storage_reason")}
     values["requested_fields"] = [v for v in form.getlist("requested_fields") if isinstance(v, str)]
     values["operations"] = [v for v in form.getlist("operations") if isinstance(v, str)]
     errors: dict[str, list[Msg]] = {}
     try:
         valid_to = _date(form, "requested_valid_to", errors)
+        storage_days = _int(form, "storage_days", errors)
+        try:
+            storage_mode = StorageMode(values["storage_mode"] or "none")
+        except ValueError:
+            errors["storage_mode"] = [Msg("Choose a value from the list.")]
+            storage_mode = StorageMode.NONE
         application_id = None
         if values["application_id"]:
             try:
@@ -337,7 +349,8 @@ def submit_request(request: Request, code: str, db: DbDep, actor: LoginDep, lang
             other_info=values["other_info"], application_id=application_id,
             operations=values["operations"] if values["operations"] and set(values["operations"]) != all_ops else None,
             requested_valid_to=valid_to, agreement_code=values["agreement_code"] or None,
-            agency_code=values["agency_code"] or None))
+            agency_code=values["agency_code"] or None, storage_mode=storage_mode, storage_days=storage_days,
+            storage_reason=values["storage_reason"]))
         db.commit()
     except Invalid as error:
         db.rollback()
@@ -381,12 +394,15 @@ def request_page(request: Request, request_id: uuid.UUID, db: DbDep, actor: Logi
 
 @router.post("/sharing/requests/{request_id}/approve", response_class=HTMLResponse)
 def approve_request(request: Request, request_id: uuid.UUID, db: DbDep, actor: LoginDep, lang: LangDep, form: FormDep) -> Response:
-    values = {name: _text(form, name) for name in ("quota_per_minute", "quota_per_day", "valid_to", "agreement_code")}
+    values = {name: _text(form, name) for name in ("quota_per_minute", "quota_per_day", "valid_to", "agreement_code",
+                                                   "allow_storage", "storage_until", "storage_note")}
     errors: dict[str, list[Msg]] = {}
     try:
         decision = requests.Decision(
             quota_per_minute=_int(form, "quota_per_minute", errors), quota_per_day=_int(form, "quota_per_day", errors),
-            valid_to=_date(form, "valid_to", errors), agreement_code=values["agreement_code"] or None)
+            valid_to=_date(form, "valid_to", errors), agreement_code=values["agreement_code"] or None,
+            allow_storage=values["allow_storage"] == "1", storage_until=_date(form, "storage_until", errors),
+            storage_note=values["storage_note"])
         _raise(errors)
         approval = requests.approve(db, actor, request_id, decision)
         db.commit()
@@ -583,6 +599,7 @@ def grant_list(request: Request, db: DbDep, actor: LoginDep) -> HTMLResponse:
     for view in views:
         view["can_terminate"] = view["status"] != "terminated" and can(
             actor, SharingAction.TERMINATION_MANAGE, view["provider_agency_id"])
+        view["can_demand_report"] = can(actor, SharingAction.USAGE_REPORT_REQUEST, view["provider_agency_id"])
     return render(request, "sharing/grants.html", {
         "grants": views, "total": total,
         "reasons": [(r.value, r.value) for r in TerminationReason],
@@ -832,6 +849,7 @@ def it_unit_page(request: Request, db: DbDep, actor: LoginDep) -> HTMLResponse:
     late_ready = db.scalars(select(DataService).where(DataService.status == ServiceStatus.READY,
                                                       DataService.publication_due < today)).all()
     disputes = [i for i in issues.issue_views(db, issues.list_issues(db, actor)) if i["status"] in ("escalated", "open")]
+    reports, _ = usage_reports.list_reports(db, actor, usage_reports.ReportQuery(status=UsageReportStatus.REQUESTED, limit=500))
     return render(request, "sharing/it_unit.html", {
         "pending": [requests.request_view(db, r) for r in pending],
         "overdue": [requests.request_view(db, r) for r in overdue],
@@ -839,6 +857,8 @@ def it_unit_page(request: Request, db: DbDep, actor: LoginDep) -> HTMLResponse:
         "breaches": [{"code": s.code, "name": s.name, "ready_at": s.ready_at, "publication_due": s.publication_due,
                       "published_at": s.published_at} for s in {*breaches, *late_ready}],
         "disputes": disputes,
+        # Art. 51(1)(b): demanded usage reports still unanswered, the overdue ones flagged.
+        "usage_reports": usage_reports.report_views(db, reports),
     })
 
 
