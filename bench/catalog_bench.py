@@ -402,8 +402,9 @@ def markdown(results: list[dict[str, Any]], args: argparse.Namespace, facts: dic
         "## Catalog: search and spreadsheet import (`bench/catalog_bench.py`)",
         "",
         f"Measured {facts['measured_at']} on {facts['machine']}; load average at the end {facts['load']} "
-        "(1/5/15 min): other sessions' test runs shared the 2 cores, so every number is slower than on "
-        f"an idle machine. Command: `.venv/bin/python {facts['command']}`.",
+        "(1/5/15 min)" + (": other work shared the 2 cores, so every number is slower than on an idle machine"
+                          if float(facts['load'].split('/')[0]) > 2.5 else "; the machine was otherwise quiet")
+        + f". Command: `.venv/bin/python {facts['command']}`.",
         "",
         f"Catalog: {args.databases:,} accepted databases × {args.categories} categories × {args.per_category} elements; "
         f"each query of the mix ({len(QUERIES)} queries) run {args.rounds} times after one warm-up. "
