@@ -13,7 +13,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     ForeignKey,
-    Index,
     SmallInteger,
     String,
     Table,
@@ -371,19 +370,11 @@ class PublicEntry(Base):
 
 
 class SearchRow(Base):
-    """The narrow row the public search filters, counts and sorts (no JSON in it, so a
-    scan of 10,000 rows stays small). Derived from ``PublicEntry`` by ``publish`` and
-    ``rebuild_search_index``."""
+    """The narrow row the public search filters, counts and sorts (no JSON in it), read
+    into each process's search index (``catalog.search``). Derived from ``PublicEntry`` by
+    ``publish`` and ``rebuild_search_index``."""
 
     __tablename__ = "catalog_search_rows"
-    __table_args__ = (
-        # Small covering indexes: the browse page reads in name order, and each facet
-        # count is a scan of one of these instead of the table.
-        Index("ix_catalog_search_rows_name_code", "name", "code"),
-        Index("ix_catalog_search_rows_level", "level"),
-        Index("ix_catalog_search_rows_importance", "importance"),
-        Index("ix_catalog_search_rows_forms", "form_open_data", "form_default", "form_special_request", "form_not_shared"),
-    )
 
     database_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("catalog_public_entries.database_id", ondelete="CASCADE"), primary_key=True
