@@ -12,7 +12,15 @@ from dulieuso.auth.permissions import SYSTEM
 from dulieuso.policy import service as policy
 from dulieuso.sharing.access import registry_access
 from dulieuso.sharing.demo import load_demo
-from dulieuso.sharing.models import ConnectionRequest, DataService, RequestStatus, ServiceStatus
+from dulieuso.sharing.models import (
+    ConnectionRequest,
+    DataService,
+    RequestStatus,
+    ServiceStatus,
+    StorageMode,
+    UsageReport,
+    UsageReportStatus,
+)
 from tests.conftest import make_agency
 from tests.sharing.conftest import make_database
 
@@ -26,9 +34,10 @@ def test_demo_is_idempotent_and_usable(db):
     make_database(db, agencies["LCU-STC"], "LCU-STC-DOANHNGHIEP")
     make_database(db, agencies["LCU-SDTTG"], "LCU-SDTTG-DANTOC")
     first = load_demo(db, SYSTEM, base_url="http://127.0.0.1:8000")
-    assert first["published"] == 3 and first["requests"] == 2
+    assert first["published"] == 3 and first["requests"] == 2 and first["usage_reports"] == 2
     assert load_demo(db, SYSTEM, base_url="http://127.0.0.1:8000") == {
-        "regulations": 0, "services": 0, "published": 0, "applications": 0, "accounts": 0, "requests": 0}
+        "regulations": 0, "services": 0, "published": 0, "applications": 0, "accounts": 0, "requests": 0,
+        "usage_reports": 0}
     db.commit()
     services = db.scalars(select(DataService).order_by(DataService.code)).all()
     assert [(s.code, s.status) for s in services] == [
@@ -36,6 +45,12 @@ def test_demo_is_idempotent_and_usable(db):
     assert services[2].upstream_base_url == "http://127.0.0.1:8000/demo-upstream/thua-dat"
     statuses = sorted(r.status for r in db.scalars(select(ConnectionRequest)))
     assert statuses == [RequestStatus.APPROVED, RequestStatus.SUBMITTED]
+    pending = db.scalar(select(ConnectionRequest).where(ConnectionRequest.status == RequestStatus.SUBMITTED))
+    assert pending is not None and pending.storage_mode is StorageMode.BEYOND_VALIDITY and pending.storage_days == 365
+    reports = db.scalars(select(UsageReport).order_by(UsageReport.requested_at)).all()
+    assert sorted(r.status for r in reports) == [UsageReportStatus.ANSWERED, UsageReportStatus.REQUESTED]
+    answered = next(r for r in reports if r.status is UsageReportStatus.ANSWERED)
+    assert answered.storage and answered.period_from is not None and answered.answered_at is not None
     caller = registry_access.authenticate_client(db, "demo-snnmt-motcua", "demo-snnmt-secret-2026")
     assert caller is not None
     decision = registry_access.decide(db, caller, "doanh-nghiep", "GET", "/enterprises/6200012345", datetime.now(UTC))

@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Demo data of the sharing registry (``data/demo.yaml``): a usage regulation, three
 published services on the built-in demo upstream, an application of Sở NN&MT with one
-connection account (demo-only credentials), one approved grant and one pending request.
+connection account (demo-only credentials), one approved grant with two usage reports
+(one answered, one awaiting the answer) and one pending request that asks to store the
+data beyond its period of use.
 Idempotent: running it again changes nothing."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +22,11 @@ from dulieuso.audit.service import record, snapshot
 from dulieuso.auth.permissions import Actor
 from dulieuso.catalog.models import Database
 from dulieuso.config import get_settings
-from dulieuso.sharing import consumers, regulations, requests, services
+from dulieuso.policy.service import local_date
+from dulieuso.sharing import consumers, regulations, requests, services, usage_reports
 from dulieuso.sharing.access import hash_secret
 from dulieuso.sharing.events import SharingTag
+from dulieuso.sharing.service import now
 from dulieuso.sharing.models import (
     AccountStatus,
     Application,
@@ -29,6 +35,7 @@ from dulieuso.sharing.models import (
     DataService,
     RegulationScope,
     ServiceStatus,
+    StorageMode,
     UsageRegulation,
 )
 
@@ -57,7 +64,10 @@ def load_demo(session: Session, actor: Actor, base_url: str | None = None) -> di
     skipped (a service without one stays a draft, since publication needs it)."""
     data = _data()
     base = (base_url or get_settings().base_url).rstrip("/")
-    counts = {"regulations": 0, "services": 0, "published": 0, "applications": 0, "accounts": 0, "requests": 0}
+    counts = {
+        "regulations": 0, "services": 0, "published": 0, "applications": 0, "accounts": 0, "requests": 0,
+        "usage_reports": 0,
+    }
 
     spec = data["regulation"]
     regulation = session.scalar(select(UsageRegulation).where(UsageRegulation.code == spec["code"]))
@@ -135,9 +145,30 @@ def load_demo(session: Session, actor: Actor, base_url: str | None = None) -> di
         request = requests.submit(session, actor, requests.RequestInput(
             service_code=service.code, agency_code=data["application"]["agency"], application_id=application.id,
             purpose=spec["purpose"], use_after_retrieval=spec.get("use_after_retrieval", ""),
-            frequency=spec["frequency"], requested_fields=spec["requested_fields"]))
+            frequency=spec["frequency"], requested_fields=spec["requested_fields"],
+            storage_mode=StorageMode(spec.get("storage_mode", StorageMode.NONE.value)),
+            storage_days=spec.get("storage_days"), storage_reason=spec.get("storage_reason", "")))
         counts["requests"] += 1
         if approve:
-            requests.approve(session, actor, request.id, requests.Decision(
+            approval = requests.approve(session, actor, request.id, requests.Decision(
                 quota_per_minute=spec.get("quota_per_minute"), quota_per_day=spec.get("quota_per_day")))
+            counts["usage_reports"] += _usage_reports(session, actor, approval.grant.id, spec)
     return counts
+
+
+def _usage_reports(session: Session, actor: Actor, grant_id: uuid.UUID, spec: dict[str, Any]) -> int:
+    """Art. 51(1)(b) on the demo grant: one usage report demanded and answered, one still
+    awaiting the consumer's answer."""
+    made = 0
+    answered = spec.get("usage_report")
+    if answered:
+        today = local_date(now())
+        report = usage_reports.demand(session, actor, grant_id, usage_reports.DemandInput(
+            reason=answered["reason"], period_from=today - timedelta(days=answered.get("period_days", 90)), period_to=today))
+        usage_reports.answer(session, actor, report.id, usage_reports.AnswerInput(**answered["answer"]))
+        made += 1
+    waiting = spec.get("open_usage_report")
+    if waiting:
+        usage_reports.demand(session, actor, grant_id, usage_reports.DemandInput(reason=waiting["reason"]))
+        made += 1
+    return made
