@@ -170,7 +170,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 @asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    if app.state.warm_search_indexes:
+        from dulieuso.ops import warmup
+
+        app.state.search_warmup = warmup.start(app.state.sessionmaker)
     yield
     # Background ingest jobs stop with the server; an unfinished one keeps the old data served.
     from dulieuso.opendata import resources
@@ -189,6 +193,9 @@ def create_app(
     settings.ensure_data_dir()
     configure_logging(settings.log_level)
     install_guard()
+    # A server with its own engine loads the search indexes as it starts; tests that
+    # bring a savepoint-isolated session factory load them on first use.
+    warm_search_indexes = session_factory is None
     if session_factory is None:
         engine = make_engine(settings.effective_database_url)
         if migrate:
@@ -208,6 +215,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.sessionmaker = session_factory
+    app.state.warm_search_indexes = warm_search_indexes
     app.state.engine = session_factory.kw["bind"]
     metrics = Metrics()
     app.state.metrics = metrics

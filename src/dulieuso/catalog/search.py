@@ -150,6 +150,11 @@ def _current(session: Session) -> _Index:
     return index
 
 
+def warm(session: Session) -> None:
+    """Load the index now (at server start) rather than on the first search."""
+    _current(session)
+
+
 def _load(session: Session, token: str) -> _Index:
     # Ids as text on both databases: cheaper than building 200,000+ UUID objects.
     row_id = cast(SearchRow.database_id, String)
