@@ -11,6 +11,7 @@ import pytest
 
 from dulieuso.auth.models import Role
 from dulieuso.demo import DEMO_ACCOUNTS
+from dulieuso.policy import service as policy
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +30,7 @@ def _token(live_server, role: Role) -> dict[str, str]:
     return {"Authorization": f"Bearer {done.stdout.strip().splitlines()[-1]}"}
 
 
-def _publish_dataset(url: str, editor: dict[str, str], approver: dict[str, str]) -> str:
+def _publish_dataset(url: str, editor: dict[str, str], approver: dict[str, str], admin: dict[str, str]) -> str:
     with httpx.Client(base_url=url, timeout=30) as api:
         created = api.post("/api/v1/datasets", headers=editor, json={
             "title": "Lượt khách tại điểm tham quan E2E", "notes": "Số liệu thử nghiệm.", "tags": ["du lịch"],
@@ -51,6 +52,17 @@ def _publish_dataset(url: str, editor: dict[str, str], approver: dict[str, str])
             if api.get(f"/api/v1/resources/{rid}/ingest", headers=editor).json()["finished"]:
                 break
             time.sleep(0.1)
+        # The demo has the issued-list gate on (Decree 47 Art. 17(2)): plan the dataset, linked
+        # while still a draft, and record a new issued version of the list before publishing.
+        planned = api.post("/api/v1/open-data-plan/items", headers=editor, json={
+            "title": "Lượt khách tại điểm tham quan E2E", "target_date": str(policy.today()), "dataset": slug,
+        })
+        assert planned.status_code == 201, planned.text
+        issued = api.post("/api/v1/open-data-list/issues", headers=admin, json={
+            "decision_number": "9999/QĐ-UBND (E2E)", "decision_date": str(policy.today()), "signer": "Nguyễn Văn Mẫu",
+            "signer_title": "Chủ tịch UBND tỉnh (nhân vật hư cấu)",
+        })
+        assert issued.status_code == 201, issued.text
         published = api.post(f"/api/v1/datasets/{slug}/publish", headers=approver)
         if published.status_code == 409:
             pytest.skip(f"the demo catalog offers no open-data source to this agency: {published.json()['error']}")
@@ -60,7 +72,8 @@ def _publish_dataset(url: str, editor: dict[str, str], approver: dict[str, str])
 
 def test_search_dataset_preview_download(page, live_server):
     url = live_server.url
-    slug = _publish_dataset(url, _token(live_server, Role.AGENCY_EDITOR), _token(live_server, Role.AGENCY_APPROVER))
+    slug = _publish_dataset(url, _token(live_server, Role.AGENCY_EDITOR), _token(live_server, Role.AGENCY_APPROVER),
+                            _token(live_server, Role.PLATFORM_ADMIN))
 
     page.goto(f"{url}/data")
     page.get_by_label("Tìm bộ dữ liệu").fill("luot khach diem tham quan")

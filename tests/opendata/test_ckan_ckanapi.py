@@ -102,13 +102,32 @@ def _source_databases(server: LiveServer) -> dict[str, str]:
     return codes
 
 
+ISSUED_LIST_SWITCH = "open_data_issued_list_required"
+
+
+def _set_issued_list_switch(site: Site, value: int) -> None:
+    """Turn the issued-list publication gate on (1) or off (0) through the policy API."""
+    response = httpx.patch(
+        f"{site.url}/api/v1/policies/{ISSUED_LIST_SWITCH}", json={"value": value},
+        headers={"Authorization": f"Bearer {site.tokens[ADMIN]}"}, timeout=10,
+    )
+    assert response.status_code == 200, response.text
+
+
 @pytest.fixture(scope="module")
 def site(live_server: LiveServer) -> Iterator[Site]:
     probe = httpx.get(f"{live_server.url}/api/3/action/status_show", timeout=10)
     if probe.status_code == 404:
         pytest.skip("the CKAN facade is not mounted in app.py yet (app.include_router(ckan_api.router))")
     tokens = {email: _token(live_server, email) for email in (ADMIN, STC_EDITOR, CITIZEN)}
-    yield Site(live_server, live_server.url, tokens, _source_databases(live_server))
+    built = Site(live_server, live_server.url, tokens, _source_databases(live_server))
+    # These tests are about CKAN's mechanics (harvesting, search, private/public, the
+    # datastore), not about the open-data list: the issued-list gate (Decree 47 Art. 17(2),
+    # on in the demo) is switched off here so they can publish freely, and switched back on
+    # for the other tests sharing this live server. TestIssuedListGate turns it on itself.
+    _set_issued_list_switch(built, 0)
+    yield built
+    _set_issued_list_switch(built, 1)
 
 
 def _new_dataset(site: Site, org: str, title: str, *, private: bool, **extra: Any) -> dict[str, Any]:
@@ -181,7 +200,17 @@ class TestHarvesterReplay:
         same = anonymous.action.package_search(
             fq_list=["organization:lcu-stc", f"metadata_modified:[{last_run.isoformat()}Z TO NOW]"], rows=1000, sort="id asc"
         )
-        assert {d["id"] for d in same["results"]} == expected and same["count"] == len(expected)
+        got = {d["id"] for d in same["results"]}
+        # This once missed one dataset on a loaded machine and has not failed since (20 runs
+        # at load 8-13): say what the server held, to find the cause if it happens again.
+        assert got == expected and same["count"] == len(expected), (
+            f"asked at {datetime.now(UTC).isoformat()} for [{last_run.isoformat()}Z TO NOW], count {same['count']}: "
+            + "; ".join(
+                f"{ident} expected={ident in expected} got={ident in got} "
+                f"modified={admin.action.package_show(id=ident)['metadata_modified']}"
+                for ident in sorted(expected | got)
+            )
+        )
 
         # Logged-in outsiders see no private datasets either, even with include_private.
         citizen = site.ckan(CITIZEN)
@@ -256,6 +285,21 @@ class TestClientErrors:
         orgs = site.ckan().action.organization_list(all_fields=True, organizations=list(ORGS))
         assert {o["name"] for o in orgs} == set(ORGS)
         assert "CC-BY-4.0" in {lic["id"] for lic in site.ckan().action.license_list()}
+
+
+class TestIssuedListGate:
+    def test_publishing_a_dataset_off_the_issued_list_is_a_validation_error_naming_the_list(self, site):
+        _set_issued_list_switch(site, 1)
+        try:
+            with pytest.raises(ckanapi.ValidationError) as caught:
+                _new_dataset(site, "lcu-stc", f"Ngoài danh mục {uuid.uuid4().hex[:6]}", private=False)
+            reasons = " ".join(caught.value.error_dict["private"])
+            assert "danh mục dữ liệu mở" in reasons or "issued open-data list" in reasons, reasons
+            # Everything else is in order: the same dataset kept private is created.
+            kept = _new_dataset(site, "lcu-stc", f"Ngoài danh mục {uuid.uuid4().hex[:6]}", private=True)
+            assert kept["private"] is True
+        finally:
+            _set_issued_list_switch(site, 0)
 
 
 def _wait_for_datastore(remote: ckanapi.RemoteCKAN, resource_id: str) -> dict[str, Any]:

@@ -36,6 +36,7 @@ EXPECTED = {
     VoiceAction.PLAN_EDIT:       (A, O, O, N, N, N, N),
     VoiceAction.PLAN_PHASES:     (A, N, N, N, N, N, N),
     VoiceAction.LIST_REVIEW:     (A, O, N, O, N, N, N),
+    VoiceAction.LIST_ISSUE:      (A, N, N, N, N, N, N),
     VoiceAction.OVERDUE_VIEW:    (A, O, O, O, N, N, N),
 }
 ROLES = (P, AA, AE, AP, CS, CI, AN)

@@ -153,7 +153,7 @@ class TestReading:
     def test_filtering_by_status(self, seeded: Session) -> None:
         repealed = service.list_policies(seeded, SYSTEM, status=PolicyStatus.REPEALED)
 
-        assert {p.key for p in repealed} == {"open_data_list_review", "open_data_update"}
+        assert {p.key for p in repealed} == {"open_data_list_review", "open_data_update", "open_data_issued_list_required"}
 
     def test_citizens_may_not_list_policies(self, seeded: Session) -> None:
         citizen = actor_of(make_user(seeded, Role.CITIZEN))

@@ -3,6 +3,9 @@
 XLSX and GeoJSON resources (``opendata/data/demo_datasets.yaml`` and ``data/demo/``),
 ingested at load time and published when the publication gate allows.
 
+The demo's open-data list (``data/voice_demo.yaml``) is issued after the datasets are
+created and before they are published, so the issued-list gate lets them through.
+
 Idempotent: a dataset whose slug exists is left alone. Call after the agencies and the
 catalog demo (datasets link to catalog databases by code; a missing or refused one is
 skipped and the dataset stays a draft).
@@ -20,7 +23,7 @@ from sqlalchemy.orm import Session
 from dulieuso.agencies.models import Agency
 from dulieuso.auth.permissions import Actor
 from dulieuso.config import Settings
-from dulieuso.opendata import resources, service
+from dulieuso.opendata import plan, resources, service
 from dulieuso.opendata.licenses import sync_licenses
 from dulieuso.opendata.models import Dataset, Group
 from dulieuso.opendata.text import make_slug
@@ -37,12 +40,15 @@ def _source(session: Session, codes: list[str]) -> str | None:
     return None
 
 
-def load_demo(session: Session, actor: Actor, *, settings: Settings) -> dict[str, int]:
-    """Load the demo topics and datasets (``actor``: a platform administrator). Returns
-    counts of what was created and published. Commits nothing."""
+def load_demo(session: Session, actor: Actor, *, settings: Settings) -> dict[str, Any]:
+    """Load the demo topics and datasets (``actor``: a platform administrator), then the
+    demo plan with its issued open-data list (``plan.load_demo_list``: the planned
+    datasets link to the new drafts), then publish what the gate allows. Returns counts
+    of what was created and published (``list``: the plan's counts). Commits nothing."""
     spec: dict[str, Any] = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
     sync_licenses(session)
-    counts = {"groups": 0, "datasets": 0, "published": 0}
+    counts: dict[str, Any] = {"groups": 0, "datasets": 0, "published": 0}
+    created: list[Dataset] = []
     known = set(session.scalars(select(Group.name)))
     for position, group in enumerate(spec["groups"]):
         if group["name"] not in known:
@@ -73,6 +79,11 @@ def load_demo(session: Session, actor: Actor, *, settings: Settings) -> dict[str
                     session, actor, dataset.id, {"name": res.get("name", res["file"]), "description": res.get("description", "")},
                     settings=settings, upload=resources.Upload(res["file"], handle), wait=True,
                 )
+        created.append(dataset)
+    # The province's open-data list is issued before anything is published: with the
+    # ``open_data_issued_list_required`` switch on, only datasets on it may be.
+    counts["list"] = plan.load_demo_list(session, actor)
+    for dataset in created:
         if not service.publication_blockers(session, dataset):
             service.publish(session, actor, dataset.id)
             counts["published"] += 1

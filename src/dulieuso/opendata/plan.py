@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """The open-data list and plan (danh mục dữ liệu mở, kế hoạch cung cấp), Decree 47
-Art. 19(1) and 20(3), kept as local policy:
+Art. 17(2), 19(1) and 20(3), kept as local policy:
 
 * phases with a minimum number of datasets each, and planned datasets per agency
   (title, description, optional source database, target date, phase); progress is
@@ -14,6 +14,8 @@ Art. 19(1) and 20(3), kept as local policy:
   administrators see every agency; agency staff their own.
 
 Open requests ranked by votes are shown on the plan as priorities (Art. 19(4)(a)).
+Issued versions of the list (the PPC Chairman's decisions, Art. 17(2)) and the
+publication gate they feed are in ``list_issues``; the plan page shows the latest one.
 """
 
 from __future__ import annotations
@@ -36,13 +38,18 @@ from dulieuso.auth.permissions import Actor, can, require
 from dulieuso.catalog.models import Database
 from dulieuso.errors import DomainError, Invalid, NotFound
 from dulieuso.i18n import Msg
+from dulieuso.opendata import list_issues
+from dulieuso.opendata import service as opendata_service
 from dulieuso.opendata.models import Dataset, DatasetState, Resource
+from dulieuso.opendata.permissions import OpenDataAction
 from dulieuso.opendata.requests import clean, it_unit_id, parse_uuid, public_dataset, ranked, today
 from dulieuso.opendata.voice_events import VoiceEvent
 from dulieuso.opendata.voice_models import (
     DataRequest,
     DatasetFeedback,
     FeedbackStatus,
+    ListIssue,
+    ListIssueItem,
     ListReview,
     PlannedDataset,
     PlanPhase,
@@ -183,9 +190,15 @@ def _item_values(session: Session, actor: Actor, data: ItemInput, current: Plann
         values["phase_id"] = found.id if found else None
     values["dataset_id"] = current.dataset_id if current else None
     if data.dataset.strip():
-        dataset = public_dataset(session, data.dataset)
-        if dataset is None or (agency_id is not None and dataset.agency_id != agency_id):
-            errors["dataset"] = [Msg("Choose a public dataset of the same agency.")]
+        # A draft or private dataset may be linked too: with the issued-list gate on, it
+        # must be on the list (through this link) before it can be published.
+        dataset = opendata_service.find_dataset(session, data.dataset.strip())
+        if (
+            dataset is None or dataset.state is DatasetState.DELETED
+            or (agency_id is not None and dataset.agency_id != agency_id)
+            or not can(actor, OpenDataAction.EDIT, dataset.agency_id)
+        ):
+            errors["dataset"] = [Msg("Choose a dataset of the same agency that you may edit.")]
         else:
             values["dataset_id"] = dataset.id
     if errors:
@@ -338,6 +351,7 @@ class ItemView:
     request_id: uuid.UUID | None
     published: bool
     late: bool
+    listed: bool = False  # on the latest issued version of the list
 
 
 @dataclass
@@ -349,6 +363,13 @@ class PlanView:
     planned: int = 0
     published: int = 0
     agency: Agency | None = None
+    #: The latest issued version of the list, and how many planned datasets changed since.
+    latest_issue: ListIssue | None = None
+    changed_since_issue: int = 0
+    #: Whether publishing needs the list (policy switch), and the public datasets the
+    #: latest issued version does not cover (published earlier; they stay public).
+    issued_list_required: bool = False
+    not_listed: list[Dataset] = field(default_factory=list)
 
 
 def plan_view(session: Session, actor: Actor, agency_code: str = "") -> PlanView:
@@ -371,6 +392,8 @@ def plan_view(session: Session, actor: Actor, agency_code: str = "") -> PlanView
         if found is not None:
             slugs[ident] = found.name
     now = today()
+    latest = list_issues.latest_issue(session)
+    listed_ids = set(session.scalars(select(ListIssueItem.plan_item_id).where(ListIssueItem.issue_id == latest.id))) if latest else set()
     items: list[ItemView] = []
     by_agency: dict[uuid.UUID, AgencyProgress] = {}
     for row in rows:
@@ -382,7 +405,7 @@ def plan_view(session: Session, actor: Actor, agency_code: str = "") -> PlanView
             target_date=row.target_date, phase=phase_numbers.get(row.phase_id) if row.phase_id else None,
             source_database=db_codes.get(row.source_database_id) if row.source_database_id else None,
             dataset=slugs.get(row.dataset_id) if row.dataset_id else None, request_id=row.request_id,
-            published=published, late=late,
+            published=published, late=late, listed=row.id in listed_ids,
         ))
         progress = by_agency.setdefault(owner.id, AgencyProgress(owner.id, owner.code, owner.name_vi))
         progress.planned += 1
@@ -406,6 +429,11 @@ def plan_view(session: Session, actor: Actor, agency_code: str = "") -> PlanView
         planned=len(items),
         published=sum(i.published for i in items),
         agency=agency,
+        latest_issue=latest,
+        changed_since_issue=len(list_issues.changes_since(session, latest)) if latest else 0,
+        issued_list_required=list_issues.required(session),
+        # With nothing issued yet every public dataset is off the list: not worth listing.
+        not_listed=list_issues.public_not_listed(session, agency.id if agency else None) if latest else [],
     )
 
 
@@ -505,14 +533,14 @@ def overdue(session: Session, actor: Actor, agency_code: str = "", *, on: date |
 # -- demo data ---------------------------------------------------------------------------------
 
 
-def load_demo(session: Session, actor: Actor, path: Path = DEMO_FILE) -> dict[str, int]:
-    """Load the plan phases, planned datasets and sample requests of the demo (once:
-    rows that already exist are left alone)."""
-    from dulieuso.auth import service as auth
-    from dulieuso.opendata import requests as data_requests
-
+def load_demo_list(session: Session, actor: Actor, path: Path = DEMO_FILE) -> dict[str, int]:
+    """Load the demo's plan phases and planned datasets (linked to the demo datasets that
+    exist, drafts included) and record its issued version of the list when none is
+    issued yet. Called by the open-data demo between creating its datasets and
+    publishing them, so they are on the issued list when the gate asks. Rows that
+    already exist are left alone."""
     data: Mapping[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    counts = {"phases": 0, "plan_items": 0, "data_requests": 0}
+    counts = {"phases": 0, "plan_items": 0, "list_issues": 0}
     for phase in data.get("phases", []):
         if session.scalar(select(PlanPhase).where(PlanPhase.number == phase["number"])) is None:
             save_phase(session, actor, PhaseInput(phase["number"], phase["name"], phase["starts_on"], phase["ends_on"], phase["target_count"]))
@@ -524,11 +552,34 @@ def load_demo(session: Session, actor: Actor, path: Path = DEMO_FILE) -> dict[st
             continue
         exists = session.scalar(select(PlannedDataset).where(PlannedDataset.agency_id == agency.id, PlannedDataset.title == item["title"]))
         if exists is None:
+            source = item.get("source_database", "")
+            linked = item.get("dataset", "")
             add_item(session, actor, ItemInput(
                 title=item["title"], description=item.get("description", ""), agency_code=agency.code,
                 target_date=item["target_date"], phase=item.get("phase"),
+                source_database=source if source and session.scalar(select(Database.id).where(Database.code == source)) else "",
+                dataset=linked if linked and opendata_service.find_dataset(session, linked) is not None else "",
             ))
             counts["plan_items"] += 1
+    spec = data.get("issued_list")
+    if spec and list_issues.latest_issue(session) is None and list_issues.current_items(session):
+        list_issues.issue_list(session, actor, list_issues.IssueInput(
+            decision_number=spec["decision_number"], decision_date=min(spec["decision_date"], today()),
+            signer=spec["signer"], signer_title=spec.get("signer_title", ""), note=spec.get("note", ""),
+        ))
+        counts["list_issues"] += 1
+    return counts
+
+
+def load_demo(session: Session, actor: Actor, path: Path = DEMO_FILE) -> dict[str, int]:
+    """Load the demo plan with its issued list (``load_demo_list``; usually the open-data
+    demo has loaded it already, before publishing) and the sample requests (once: rows
+    that already exist are left alone)."""
+    from dulieuso.auth import service as auth
+    from dulieuso.opendata import requests as data_requests
+
+    data: Mapping[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    counts = {**load_demo_list(session, actor, path), "data_requests": 0}
     for entry in data.get("requests", []):
         if session.scalar(select(DataRequest).where(DataRequest.title == entry["title"])) is not None:
             continue

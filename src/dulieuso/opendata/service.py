@@ -38,6 +38,7 @@ from dulieuso.catalog.models import (
 )
 from dulieuso.errors import Conflict, DomainError, Invalid, NotFound
 from dulieuso.i18n import Msg
+from dulieuso.opendata import list_issues
 from dulieuso.opendata.events import OpenDataEvent
 from dulieuso.opendata.licenses import default_license_id
 from dulieuso.opendata.models import (
@@ -607,8 +608,20 @@ def pii_cleared(resource: Resource) -> bool:
 
 
 def publication_blockers(session: Session, dataset: Dataset) -> list[Blocker]:
-    """Everything that stops ``dataset`` from becoming public (empty: it may be published)."""
+    """Everything that stops ``dataset`` from becoming public (empty: it may be published).
+
+    While the policy switch ``open_data_issued_list_required`` is on, a dataset must be
+    on the latest issued open-data list (Decree 47 Art. 17(2), kept as local policy): a
+    planned dataset of the latest issued version links to it. The gate applies when a
+    dataset becomes public; a dataset already public is not unpublished by a later
+    issue that leaves it out (the plan page lists such datasets).
+    """
     blockers: list[Blocker] = []
+    if list_issues.required(session) and not list_issues.on_issued_list(session, dataset):
+        blockers.append(Blocker(
+            "not_on_issued_list",
+            Msg("This dataset is not on the issued open-data list: link it to a planned dataset of its agency and record the list's issuing decision."),
+        ))
     if dataset.source_database_id is None:
         blockers.append(Blocker("no_source", Msg("Choose the source database (from the catalog) this dataset comes from.")))
     else:

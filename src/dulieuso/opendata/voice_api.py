@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from dulieuso.agencies.models import Agency
 from dulieuso.auth.permissions import Actor
-from dulieuso.opendata import abuse, feedback, plan, showcase
+from dulieuso.opendata import abuse, feedback, list_issues, plan, showcase
 from dulieuso.opendata import requests as data_requests
 from dulieuso.opendata.models import Dataset
 from dulieuso.opendata.voice_models import (
@@ -296,6 +296,7 @@ class ItemOut(BaseModel):
     request_id: uuid.UUID | None
     published: bool
     late: bool
+    listed: bool = Field(description="On the latest issued version of the open-data list")
 
 
 class PriorityOut(BaseModel):
@@ -306,6 +307,66 @@ class PriorityOut(BaseModel):
     agency: AgencyRef | None
 
 
+class ListIssueOut(BaseModel):
+    """An issued version of the open-data list (the PPC Chairman's decision)."""
+
+    id: uuid.UUID
+    number: int
+    decision_number: str
+    decision_date: date
+    signer: str
+    signer_title: str
+    note: str
+    issued_at: datetime
+    issued_by: str
+    item_count: int
+
+
+class ListIssueItemOut(BaseModel):
+    id: uuid.UUID
+    agency_code: str
+    agency_name: str
+    title: str
+    description: str = ""
+    target_date: date
+    phase: int | None
+    source_database: str | None
+    dataset: str | None = Field(description="Address name of the linked dataset, while it is public")
+
+
+class ItemChangeOut(BaseModel):
+    id: uuid.UUID
+    title: str
+    agency_code: str
+    change: str = Field(description="added | removed | changed")
+    fields: list[str]
+
+
+class ListIssueDetailOut(ListIssueOut):
+    items: list[ListIssueItemOut]
+    changes_since: list[ItemChangeOut] | None = Field(
+        description="What changed in the plan since this version (the latest version only; otherwise null)")
+
+
+def list_issue_detail(db: Session, issue: Any) -> ListIssueDetailOut:
+    latest = list_issues.latest_issue(db)
+    changes = list_issues.changes_since(db, issue) if latest is not None and latest.id == issue.id else None
+    return ListIssueDetailOut(
+        **list_issues.issue_summary(issue),
+        items=[ListIssueItemOut(**i) for i in list_issues.issued_items(db, issue)],
+        changes_since=[ItemChangeOut(**c.as_dict()) for c in changes] if changes is not None else None,
+    )
+
+
+class ListIssueIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision_number: str = Field(max_length=200, description="For example 1234/QĐ-UBND (at most 120 characters)")
+    decision_date: date | None = Field(None, description="Not in the future")
+    signer: str = Field(max_length=400)
+    signer_title: str = Field("", max_length=400)
+    note: str = Field("", max_length=8000)
+
+
 class PlanOut(BaseModel):
     agency: AgencyRef | None
     planned: int
@@ -314,12 +375,19 @@ class PlanOut(BaseModel):
     agencies: list[AgencyProgressOut]
     items: list[ItemOut]
     priorities: list[PriorityOut]
+    latest_issue: ListIssueOut | None = Field(description="The latest issued version of the open-data list")
+    changed_since_issue: int = Field(description="Planned datasets added, removed or changed since the latest issued version")
+    issued_list_required: bool = Field(description="Publishing needs the latest issued list (policy open_data_issued_list_required)")
+    not_listed: list[DatasetRef] = Field(description="Public datasets the latest issued version does not cover (they stay public)")
 
     @classmethod
     def of(cls, db: Session, view: plan.PlanView) -> PlanOut:
         return cls(
             agency=AgencyRef(code=view.agency.code, name=view.agency.name_vi) if view.agency else None,
             planned=view.planned, published=view.published,
+            latest_issue=ListIssueOut(**list_issues.issue_summary(view.latest_issue)) if view.latest_issue else None,
+            changed_since_issue=view.changed_since_issue, issued_list_required=view.issued_list_required,
+            not_listed=[DatasetRef(name=d.name, title=d.title) for d in view.not_listed],
             phases=[PhaseOut(number=p.number, name=p.name, starts_on=p.starts_on, ends_on=p.ends_on, target=p.target,
                              planned=p.planned, published=p.published, percent=p.percent) for p in view.phases],
             agencies=[AgencyProgressOut(code=a.code, name=a.name, planned=a.planned, published=a.published, late=a.late,
@@ -608,3 +676,26 @@ def record_review(body: ReviewIn, db: DbDep, actor: LoginDep) -> ReviewOut:
     db.commit()
     return ReviewOut(id=review.id, agency_code=body.agency_code.upper(), reviewed_on=review.reviewed_on,
                      next_due=review.next_due, note=review.note)
+
+
+# -- issued versions of the open-data list -------------------------------------------------------------
+
+
+@router.get("/open-data-list/issues", response_model=Page[ListIssueOut], summary="Issued versions of the open-data list")
+def get_list_issues(db: DbDep, actor: ActorDep) -> Page[ListIssueOut]:
+    rows = [ListIssueOut(**list_issues.issue_summary(i)) for i in list_issues.list_issues(db, actor)]
+    return Page(items=rows, total=len(rows), limit=len(rows), offset=0)
+
+
+@router.post("/open-data-list/issues", response_model=ListIssueOut, status_code=201,
+             summary="Record the decision issuing the open-data list (platform administrator)")
+def create_list_issue(body: ListIssueIn, db: DbDep, actor: LoginDep) -> ListIssueOut:
+    issue = list_issues.issue_list(db, actor, list_issues.IssueInput(**body.model_dump()))
+    db.commit()
+    return ListIssueOut(**list_issues.issue_summary(issue))
+
+
+@router.get("/open-data-list/issues/{ident}", response_model=ListIssueDetailOut,
+            summary="One issued version (number or UUID) with its planned datasets")
+def get_list_issue(ident: str, db: DbDep, actor: ActorDep) -> ListIssueDetailOut:
+    return list_issue_detail(db, list_issues.get_issue(db, actor, ident))

@@ -24,6 +24,7 @@ class VoiceEvent(StrEnum):
     PLAN_ITEM_UPDATE = "opendata:plan_item:update"
     PLAN_ITEM_DELETE = "opendata:plan_item:delete"
     LIST_REVIEW = "opendata:list_review:record"
+    LIST_ISSUE = "opendata:list_issue:create"
 
 
 register_tags(VoiceEvent)

@@ -3,9 +3,10 @@
 follows; feedback on datasets; the reuse showcase; abuse reports; the open-data plan
 (phases, planned datasets) and the reviews of the open-data list.
 
-Decree 47 Art. 19–20 (kept as local policy, DECREE47.md §2.3): a plan with targets per
-phase (19(1)), a feedback channel to a designated contact (19(2)), demand-driven
-priorities (19(4)(a)), and the list reviewed at least every 6 months (20(3)).
+Decree 47 Art. 17–20 (kept as local policy, DECREE47.md §2.3): the list issued by the
+PPC Chairman's decision (17(2)), a plan with targets per phase (19(1)), a feedback
+channel to a designated contact (19(2)), demand-driven priorities (19(4)(a)), and the
+list reviewed at least every 6 months (20(3)).
 
 Votes, follows and comments are not audited rows (they are the public's own acts);
 requests, feedback answers, plan rows and list reviews are, and so is every moderation.
@@ -16,8 +17,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dulieuso.auth.models import enum_column
@@ -268,3 +270,35 @@ class ListReview(UUIDPrimaryKey, Base):
     note: Mapped[str] = mapped_column(Text, default="")
     reviewed_by: Mapped[str] = mapped_column(String(254), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ListIssue(UUIDPrimaryKey, Base):
+    """An issued version of the open-data list (Art. 17(2)): the decision of the PPC
+    Chairman, recorded by the platform administrator, with every planned dataset frozen
+    in ``snapshot``. Immutable once written (an ORM guard in ``list_issues``)."""
+
+    __tablename__ = "open_data_list_issues"
+    __audited__ = True
+
+    number: Mapped[int] = mapped_column(unique=True)
+    decision_number: Mapped[str] = mapped_column(String(120))
+    decision_date: Mapped[date]
+    signer: Mapped[str] = mapped_column(String(200))
+    signer_title: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_by: Mapped[str] = mapped_column(String(254))
+    item_count: Mapped[int] = mapped_column(default=0)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ListIssueItem(Base):
+    """A planned dataset on an issued version, for lookups (the snapshot is the record).
+
+    ``plan_item_id`` has no foreign key on purpose: a planned dataset may be deleted from
+    the plan later, and the issued version must not change with it."""
+
+    __tablename__ = "open_data_list_issue_items"
+
+    issue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("open_data_list_issues.id", ondelete="CASCADE"), primary_key=True)
+    plan_item_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)

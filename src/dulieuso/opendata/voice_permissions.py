@@ -42,6 +42,7 @@ class VoiceAction(StrEnum):
     PLAN_EDIT = "open_data_plan.edit"  # the agency's planned datasets
     PLAN_PHASES = "open_data_plan.phases"  # phases and their targets
     LIST_REVIEW = "open_data_list.review"
+    LIST_ISSUE = "open_data_list.issue"  # record the PPC Chairman's decision issuing the list
     OVERDUE_VIEW = "open_data.overdue_view"
 
 
@@ -63,6 +64,7 @@ register(
         VoiceAction.PLAN_EDIT: (ADMIN, PLANNERS),
         VoiceAction.PLAN_PHASES: (ADMIN, NOBODY),
         VoiceAction.LIST_REVIEW: (ADMIN, REVIEWERS),
+        VoiceAction.LIST_ISSUE: (ADMIN, NOBODY),
         VoiceAction.OVERDUE_VIEW: (ADMIN, STAFF),
     }
 )

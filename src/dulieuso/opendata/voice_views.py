@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 """Pages of the public's voice and the open-data plan: the requests board, a request with
 its votes, comments and history, the agency's queue, feedback on a dataset, the reuse
-showcase, moderation, the plan and the overdue board. Each page calls the same service
-functions as its JSON twin in ``voice_api`` and renders the same shapes."""
+showcase, moderation, the plan and the issued versions of its list, and the overdue
+board. Each page calls the same service functions as its JSON twin in ``voice_api`` and
+renders the same shapes."""
 
 from __future__ import annotations
 
@@ -17,14 +18,16 @@ from dulieuso.agencies import service as agencies
 from dulieuso.auth.permissions import Actor, can
 from dulieuso.errors import Conflict, DomainError, Invalid
 from dulieuso.i18n import Msg
-from dulieuso.opendata import abuse, feedback, plan, showcase
+from dulieuso.opendata import abuse, feedback, list_issues, plan, showcase
 from dulieuso.opendata import requests as data_requests
 from dulieuso.opendata.voice_api import (
     FeedbackPublic,
+    ListIssueOut,
     PlanOut,
     RequestDetail,
     RequestPublic,
     ShowcasePublic,
+    list_issue_detail,
     overdue_out,
 )
 from dulieuso.opendata.voice_models import (
@@ -374,6 +377,7 @@ def _plan_page(request: Request, db: Session, actor: Actor, lang: str, code: str
         "may_plan": target is not None and can(actor, VoiceAction.PLAN_EDIT, target.id),
         "may_review": target is not None and can(actor, VoiceAction.LIST_REVIEW, target.id),
         "may_phases": can(actor, VoiceAction.PLAN_PHASES),
+        "may_issue": can(actor, VoiceAction.LIST_ISSUE),
         "target": {"code": target.code, "name": target.name_vi} if target else None,
         "today": data_requests.today(), **_labels(lang),
     }, status_code=status_code, json_alternate="/api/v1/open-data-plan" + (f"?agency={code}" if code else ""))
@@ -384,6 +388,40 @@ def plan_page(request: Request, db: DbDep, actor: ActorDep, lang: LangDep) -> HT
     return _plan_page(request, db, actor, lang)
 
 
+# -- issued versions of the list (before /data/plan/{code}) ---------------------------------------------
+
+
+@router.get("/data/plan/issues", response_class=HTMLResponse)
+def list_issues_page(request: Request, db: DbDep, actor: ActorDep) -> HTMLResponse:
+    rows = [ListIssueOut(**list_issues.issue_summary(i)).model_dump() for i in list_issues.list_issues(db, actor)]
+    latest = list_issues.latest_issue(db)
+    return render(request, T + "list_issues.html", {
+        "issues": rows, "changes": [c.as_dict() for c in list_issues.changes_since(db, latest)] if latest else [],
+        "may_issue": can(actor, VoiceAction.LIST_ISSUE),
+    }, json_alternate="/api/v1/open-data-list/issues")
+
+
+@router.post("/data/plan/issues", response_class=HTMLResponse)
+def record_list_issue(request: Request, db: DbDep, actor: LoginDep, lang: LangDep, form: FormDep) -> Response:
+    # The fields are prefixed on the plan page, which has other forms with a "note".
+    values = {n: _text(form, f"issue_{n}") for n in ("decision_number", "decision_date", "signer", "signer_title", "note")}
+    try:
+        issue = list_issues.issue_list(db, actor, list_issues.IssueInput(**values))
+        db.commit()
+    except (Invalid, Conflict) as error:
+        db.rollback()
+        return _plan_page(request, db, actor, lang, form={f"issue_{k}": v for k, v in values.items()},
+                          errors={f"issue_{k}": v for k, v in _errors(error, lang).items()}, status_code=error.status)
+    return RedirectResponse(f"/data/plan/issues/{issue.number}?issued=1", status_code=303)
+
+
+@router.get("/data/plan/issues/{ident}", response_class=HTMLResponse)
+def list_issue_page(request: Request, ident: str, db: DbDep, actor: ActorDep) -> HTMLResponse:
+    issue = list_issues.get_issue(db, actor, ident)
+    return render(request, T + "list_issue.html", {"issue": list_issue_detail(db, issue).model_dump()},
+                  json_alternate=f"/api/v1/open-data-list/issues/{issue.number}")
+
+
 @router.get("/data/plan/{code}", response_class=HTMLResponse)
 def agency_plan_page(request: Request, code: str, db: DbDep, actor: ActorDep, lang: LangDep) -> HTMLResponse:
     return _plan_page(request, db, actor, lang, code)
@@ -392,7 +430,7 @@ def agency_plan_page(request: Request, code: str, db: DbDep, actor: ActorDep, la
 @router.post("/data/plan/items", response_class=HTMLResponse)
 def add_plan_item(request: Request, db: DbDep, actor: LoginDep, lang: LangDep, form: FormDep) -> Response:
     errors: dict[str, list[Msg]] = {}
-    values = {n: _text(form, n) for n in ("title", "description", "agency_code", "source_database", "target_date", "phase")}
+    values = {n: _text(form, n) for n in ("title", "description", "agency_code", "source_database", "target_date", "phase", "dataset")}
     target_date = _date(form, "target_date", errors)
     phase = _int(form, "phase", errors)
     back = values["agency_code"]
@@ -401,7 +439,7 @@ def add_plan_item(request: Request, db: DbDep, actor: LoginDep, lang: LangDep, f
             raise Invalid(fields=errors)
         plan.add_item(db, actor, plan.ItemInput(
             title=values["title"], description=values["description"], agency_code=values["agency_code"],
-            source_database=values["source_database"], target_date=target_date, phase=phase))
+            source_database=values["source_database"], target_date=target_date, phase=phase, dataset=values["dataset"]))
         db.commit()
     except Invalid as error:
         db.rollback()

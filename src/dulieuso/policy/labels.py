@@ -11,6 +11,7 @@ UNIT_LABELS: dict[PolicyUnit, str] = {
     PolicyUnit.WORKING_DAY: N_("working days"),
     PolicyUnit.MONTH: N_("months"),
     PolicyUnit.HOUR: N_("hours"),
+    PolicyUnit.SWITCH: N_("switch (on/off)"),
 }
 
 STATUS_LABELS: dict[PolicyStatus, str] = {
@@ -61,8 +62,14 @@ _AMOUNTS: dict[PolicyUnit, tuple[str, str]] = {
 }
 
 
+#: How a switch's value reads: 1 is on, 0 is off.
+SWITCH_LABELS: dict[int, str] = {1: N_("On"), 0: N_("Off")}
+
+
 def amount(value: int, unit: PolicyUnit, lang: str) -> str:
-    """``2 working days`` / ``2 ngày làm việc``."""
+    """``2 working days`` / ``2 ngày làm việc``; a switch reads ``On`` / ``Bật``."""
+    if unit is PolicyUnit.SWITCH:
+        return gettext(SWITCH_LABELS[1 if value else 0], lang)
     one, many = _AMOUNTS[unit]
     return gettext(one if value == 1 else many, lang, n=value)
 

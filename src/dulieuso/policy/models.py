@@ -17,6 +17,8 @@ class PolicyUnit(StrEnum):
     WORKING_DAY = "working_day"
     MONTH = "month"
     HOUR = "hour"
+    #: An on/off rule rather than a duration: value 1 is on, 0 is off (``switch_on``).
+    SWITCH = "switch"
 
 
 class PolicyStatus(StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dulieuso.policy.models import DayKind, PolicyStatus, PolicyUnit
 
@@ -16,7 +16,7 @@ class PolicySeed(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=80)
-    value: int = Field(ge=1)
+    value: int = Field(ge=0, description="At least 1; a switch is 1 (on) or 0 (off).")
     unit: PolicyUnit
     description_vi: str = Field(min_length=1)
     description_en: str = Field(min_length=1)
@@ -27,6 +27,14 @@ class PolicySeed(BaseModel):
     replaced_by: str | None = Field(None, max_length=200)
     effective_from: date
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _value_fits_unit(self) -> PolicySeed:
+        if self.unit is PolicyUnit.SWITCH and self.value not in (0, 1):
+            raise ValueError("a switch is 1 (on) or 0 (off)")
+        if self.unit is not PolicyUnit.SWITCH and self.value < 1:
+            raise ValueError("a deadline or cadence is at least 1")
+        return self
 
 
 class PolicyPublic(BaseModel):
@@ -54,7 +62,7 @@ class PolicyUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    value: int | None = Field(None, description="A whole number, at least 1.")
+    value: int | None = Field(None, description="A whole number, at least 1; a switch is 1 (on) or 0 (off).")
     unit: PolicyUnit | None = None
     description_vi: str | None = Field(None, max_length=4000)
     description_en: str | None = Field(None, max_length=4000)

@@ -152,7 +152,10 @@ def _as_enum(enum: type[StrEnum], value: Any) -> Any:
 def _policy_errors(values: Mapping[str, Any]) -> dict[str, list[Msg]]:
     errors: dict[str, list[Msg]] = {}
     value = values["value"]
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_POLICY_VALUE:
+    if values["unit"] is PolicyUnit.SWITCH:
+        if not isinstance(value, int) or isinstance(value, bool) or value not in (0, 1):
+            errors["value"] = [Msg("A switch is 1 (on) or 0 (off).")]
+    elif not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_POLICY_VALUE:
         errors["value"] = [Msg("Enter a whole number greater than 0 (at most {max}).", max=MAX_POLICY_VALUE)]
     if not isinstance(values["unit"], PolicyUnit):
         errors["unit"] = [Msg("Choose a value from the list.")]
@@ -186,11 +189,14 @@ def _policy_errors(values: Mapping[str, Any]) -> dict[str, list[Msg]]:
 def update_policy(session: Session, actor: Actor, key: str, **changes: Any) -> Policy:
     """Change fields of the policy ``key`` (platform administrators).
 
-    The value must be a whole number above 0. A rule ``in_force`` has no
-    ``replaced_by``; a ``repealed`` or ``superseded`` one must name the provision that
-    replaced it, so setting ``replaced_by`` needs one of those statuses. Any status may
-    follow any other (a correction, or a repealed rule kept as local policy); only the
-    pair (status, replaced_by) must agree. Empty optional texts are stored as null.
+    The value must be a whole number above 0, or, for a switch, 1 (on) or 0 (off). A
+    switch stays a switch and a deadline a deadline: the code reads each key one way
+    (``switch_on`` or ``deadline``), so the unit cannot cross between them. A rule
+    ``in_force`` has no ``replaced_by``; a ``repealed`` or ``superseded`` one must name
+    the provision that replaced it, so setting ``replaced_by`` needs one of those
+    statuses. Any status may follow any other (a correction, or a repealed rule kept as
+    local policy); only the pair (status, replaced_by) must agree. Empty optional texts
+    are stored as null.
     """
     require(actor, Action.POLICY_UPDATE)
     policy = get_policy(session, key)
@@ -208,6 +214,10 @@ def update_policy(session: Session, actor: Actor, key: str, **changes: Any) -> P
             value = _as_enum(PolicyStatus, value)
         values[name] = value
     errors = _policy_errors(values)
+    if isinstance(values["unit"], PolicyUnit) and (values["unit"] is PolicyUnit.SWITCH) != (policy.unit is PolicyUnit.SWITCH):
+        errors.setdefault("unit", []).append(
+            Msg("A switch cannot become a deadline, nor a deadline a switch: the platform reads this key as one or the other.")
+        )
     if errors:
         raise Invalid(fields=errors)
     before = snapshot(policy)
@@ -406,8 +416,12 @@ def deadline(session: Session, key: str, start: date | datetime) -> date | datet
     month → ``start`` + n months (end of month clamped), both of the type of ``start``;
     hour → ``start`` + n hours, a datetime (a date counts from local midnight). The
     policy's status is not checked: a repealed rule kept as local policy still counts.
+    A switch is refused (``Invalid``, code ``policy_is_a_switch``): read it with
+    :func:`switch_on`.
     """
     value, unit = policy_value(session, key)
+    if unit is PolicyUnit.SWITCH:
+        raise Invalid(Msg("Policy {key} is an on/off switch, not a deadline.", key=key), code="policy_is_a_switch")
     try:
         if unit is PolicyUnit.WORKING_DAY:
             return add_working_days(session, start, value)
@@ -420,6 +434,20 @@ def deadline(session: Session, key: str, start: date | datetime) -> date | datet
         return start + timedelta(hours=value)
     except OverflowError:
         raise Invalid(Msg("The date is out of range.")) from None
+
+
+def switch_on(session: Session, key: str, default: bool = False) -> bool:
+    """Is the on/off policy ``key`` on (value 1)? ``default`` when the table has no such
+    row (a database not seeded yet). Like ``deadline``, the status is not checked: a
+    repealed rule kept as local policy still applies while it is on. A key that is not a
+    switch is refused (``Invalid``, code ``policy_not_a_switch``).
+    """
+    policy = session.get(Policy, key)
+    if policy is None:
+        return default
+    if policy.unit is not PolicyUnit.SWITCH:
+        raise Invalid(Msg("Policy {key} is not an on/off switch.", key=key), code="policy_not_a_switch")
+    return policy.value == 1
 
 
 # -- editing the calendar ------------------------------------------------------------

@@ -16,7 +16,7 @@ from dulieuso.auth.permissions import Actor
 from dulieuso.errors import Invalid
 from dulieuso.i18n import Msg, gettext
 from dulieuso.policy import labels, service
-from dulieuso.policy.models import CalendarDay, Policy
+from dulieuso.policy.models import CalendarDay, Policy, PolicyUnit
 from dulieuso.web.deps import ActorDep, DbDep, LangDep
 from dulieuso.web.templating import render
 
@@ -59,6 +59,7 @@ def _policy_row(policy: Policy, lang: str) -> dict[str, Any]:
         "key": policy.key,
         "description": policy.description_en if lang == "en" else policy.description_vi,
         "amount": labels.amount(policy.value, policy.unit, lang),
+        "is_switch": policy.unit is PolicyUnit.SWITCH,
         "citation": service.citation(policy, lang),
         "status": policy.status.value,
         "status_label": gettext(labels.STATUS_LABELS[policy.status], lang),
@@ -99,6 +100,7 @@ def _policy_page(
         "form": form or _policy_form(policy),
         "errors": errors or {},
         "unit_options": labels.options(labels.UNIT_LABELS, lang),
+        "switch_options": [(str(v), gettext(text, lang)) for v, text in labels.SWITCH_LABELS.items()],
         "status_options": labels.options(labels.STATUS_LABELS, lang),
         "events": history(db, Policy.__tablename__, key),
     }
