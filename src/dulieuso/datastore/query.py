@@ -30,12 +30,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from dulieuso.datastore import sorted_copies
 from dulieuso.datastore.infer import literal, quote
 from dulieuso.errors import Invalid
 from dulieuso.i18n import Msg
@@ -327,14 +328,20 @@ _rows_lock = threading.Lock()
 _rows_cache: OrderedDict[tuple[Any, ...], list[tuple[Any, ...]]] = OrderedDict()
 
 
-def _cached_rows(cur: duckdb.DuckDBPyConnection, path: Path, select: str, params: list[Any]) -> list[tuple[Any, ...]]:
+def _cached_rows(
+    cur: duckdb.DuckDBPyConnection, path: Path, select: str, params: list[Any], fast: Any = None
+) -> list[tuple[Any, ...]]:
+    """The rows of ``select``: from the cache, else from ``fast()`` (an access path that
+    returns the same rows, or None when it cannot), else from DuckDB."""
     key = (str(path), path.stat().st_mtime_ns, select, tuple(map(repr, params)))
     if RESULT_CACHE_SIZE:
         with _rows_lock:
             if key in _rows_cache:
                 _rows_cache.move_to_end(key)
                 return _rows_cache[key]
-    rows = cur.execute(select, params).fetchall()
+    rows = fast() if fast is not None else None
+    if rows is None:
+        rows = cur.execute(select, params).fetchall()
     if RESULT_CACHE_SIZE and len(rows) <= RESULT_CACHE_ROWS:
         with _rows_lock:
             _rows_cache[key] = rows
@@ -356,28 +363,27 @@ def projection_path(parquet_path: Path, order: Sequence[str]) -> Path:
     """Where the copy of a version sorted by ``order`` (SQL clauses) lives: beside the
     version, named after it, so that pruning the version removes it too."""
     digest = hashlib.sha1("|".join(order).encode()).hexdigest()[:12]
-    path = Path(parquet_path)
-    return path.with_name(f"{path.stem}.sorted-{digest}.parquet")
+    return sorted_copies.path_for(Path(parquet_path), digest)
 
 
 def prepare_sort(parquet_path: Path, sort: str | Sequence[str]) -> Path:
     """Write the sorted copy that makes ``search(..., sort=sort)`` fast on big resources
-    (the role an index plays in SQLite). Versions never change, so the copy stays valid
-    until the version is pruned. Call it after an ingest for the sorts a resource's page
-    offers; ``search`` also builds one in the background the first time it needs it."""
+    (the role an index plays in SQLite; see ``sorted_copies``). Versions never change,
+    so the copy stays valid until the version is pruned. Call it after an ingest for the
+    sorts a resource's page offers; ``search`` also builds one in the background the
+    first time it needs it."""
     path = Path(parquet_path)
     known = {c.id: c for c in columns(path)}
     order = parse_sort(sort, known) + ['"_id" ASC']
     target = projection_path(path, order)
     if target.exists():
         return target
-    tmp = target.with_name(f".{target.name}.{threading.get_ident()}.tmp")
-    with cursor() as cur:
-        cur.execute(
-            f"COPY (SELECT * FROM {relation(path)} ORDER BY {', '.join(order)}) "
-            f"TO {literal(str(tmp))} (FORMAT parquet, ROW_GROUP_SIZE 16384)"
-        )
-    os.replace(tmp, target)
+    texts = [c.id for c in known.values() if c.duck_type == "VARCHAR"]
+    cur = new_cursor()  # its own: this thread's cursor may hold a result not yet read
+    try:
+        sorted_copies.write(cur, relation(path), order, texts, target)
+    finally:
+        cur.close()
     return target
 
 
@@ -424,7 +430,7 @@ def _build_later(target: Path, build_it: Any) -> None:
     def build() -> None:
         try:
             build_it()
-        except (OSError, duckdb.Error):
+        except (OSError, ValueError, duckdb.Error):  # pyarrow's errors are ValueErrors
             pass  # the plain query keeps working; the next search tries again
         finally:
             with _building_lock:
@@ -492,6 +498,7 @@ def search(
 
     where: list[str] = []
     params: list[Any] = []
+    conditions: list[sorted_copies.Condition] = []
     for name, value in (filters or {}).items():
         if name not in known:
             raise _unknown_field(name, "filters")
@@ -499,6 +506,9 @@ def search(
         values = value if isinstance(value, (list, tuple, set)) else [value]
         converted = [_convert(column, v) for v in values]
         non_null = [v for v in converted if v is not None]
+        conditions.append(
+            sorted_copies.Condition(name, column.duck_type, tuple(non_null), len(non_null) < len(converted))
+        )
         clause = []
         if non_null:
             clause.append(f"{quote(name)} IN ({', '.join('?' for _ in non_null)})")
@@ -552,20 +562,26 @@ def search(
         pass
     elif order:
         select = f"{select} ORDER BY {', '.join(order)}"
-        if sort_clauses and not full_text:
-            # A big resource sorted on a column: read the copy sorted that way and stop
-            # at the first ``limit`` matches (DuckDB keeps file order without ORDER BY).
-            sorted_copy = projection_path(path, order)
-            if sorted_copy.exists():
-                select = f"SELECT {select_list} FROM read_parquet({literal(str(sorted_copy))}){condition}"
-            elif row_count(path) >= PROJECTION_MIN_ROWS:
-                _build_later(sorted_copy, lambda: prepare_sort(path, sort or []))
     select += f" LIMIT {limit} OFFSET {offset}"
+
+    fast: Any = None
+    count_copy: Any = None
+    if sort_clauses and not distinct and not q:
+        # A big resource sorted on a column: the copy sorted that way answers the
+        # equality filters from its first record batches, and counts their matches
+        # (``sorted_copies``); full text and what the copy cannot answer exactly go to
+        # DuckDB.
+        sorted_copy = projection_path(path, order)
+        if row_count(path) >= PROJECTION_MIN_ROWS and not sorted_copy.exists():
+            _build_later(sorted_copy, lambda: prepare_sort(path, sort or []))
+        wanted = [(c.id, c.duck_type) for c in selected]
+        fast = partial(sorted_copies.first_rows, sorted_copy, conditions, wanted, offset, limit)
+        count_copy = partial(sorted_copies.count, sorted_copy, conditions)
 
     total: int | None = None
     estimated = False
     with cursor() as cur:
-        rows = _cached_rows(cur, path, select, params) if limit else []
+        rows = _cached_rows(cur, path, select, params, fast) if limit else []
         if include_total:
             if not where and not distinct:
                 total = row_count(path)
@@ -582,6 +598,9 @@ def search(
                         ).fetchone()
                         total = int((sampled[0] if sampled else 0) * 10)
                         estimated = True
+                    elif count_copy is not None and (found := count_copy()) is not None:
+                        total = found
+                        _store_count(key, total)
                     else:
                         count_sql = (
                             f"SELECT count(*) FROM (SELECT DISTINCT {select_list} {base})"
@@ -628,25 +647,30 @@ def search(
     return result
 
 
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _converter(column: Column) -> Any:
-    """The JSON conversion a column's values need (most need none)."""
-    return _identity if column.type in ("integer", "string", "boolean") else json_value
+def _as_json_column(column: Column | None, values: Sequence[Any]) -> Sequence[Any]:
+    """One column's values as JSON values (a column at a time: a request's 100 rows x 8
+    fields cost one loop per field that needs converting, not a call per value)."""
+    kind = column.type if column is not None else ""
+    if kind in ("integer", "string", "boolean"):
+        return values  # as DuckDB returns them
+    if kind in ("date", "datetime"):
+        return [v.isoformat() if isinstance(v, dt.date) else json_value(v) for v in values]
+    if kind == "number":
+        return [v if type(v) is float and math.isfinite(v) else json_value(v) for v in values]
+    return [json_value(v) for v in values]
 
 
 def _format_records(
     rows: Sequence[tuple[Any, ...]], names: Sequence[str], records_format: str, kinds: Sequence[Column] | None = None
 ) -> Any:
-    converters = [_converter(c) for c in kinds] if kinds is not None else [json_value] * len(names)
-    if records_format == "objects":
-        if all(c is _identity for c in converters):
-            return [dict(zip(names, row, strict=True)) for row in rows]
-        return [{n: f(v) for n, f, v in zip(names, converters, row, strict=True)} for row in rows]
-    if records_format == "lists":
-        return [[f(v) for f, v in zip(converters, row, strict=True)] for row in rows]
+    if records_format in ("objects", "lists"):
+        if not rows:
+            return []
+        columns = list(zip(*rows, strict=True))
+        converted = [_as_json_column(kinds[i] if kinds is not None else None, col) for i, col in enumerate(columns)]
+        if records_format == "objects":
+            return [dict(zip(names, row, strict=True)) for row in zip(*converted, strict=True)]
+        return [list(row) for row in zip(*converted, strict=True)]
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter="\t" if records_format == "tsv" else ",", lineterminator="\n")
     for row in rows:
