@@ -15,14 +15,13 @@ catalog now; ``diff_issues`` compares two issues, field by field.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dulieuso import decisions
 from dulieuso.audit.service import record
 from dulieuso.auth.permissions import Actor, require
 from dulieuso.catalog.entries import field_changes
@@ -38,22 +37,10 @@ class IssueImmutable(RuntimeError):
     """An issued catalog version was about to be changed or deleted."""
 
 
-def _refuse(_mapper: Any, _connection: Any, _target: Any) -> None:
-    raise IssueImmutable("an issued catalog version is immutable")
+decisions.make_immutable(IssueImmutable, CatalogIssue)
 
-
-if not event.contains(CatalogIssue, "before_update", _refuse):
-    event.listen(CatalogIssue, "before_update", _refuse)
-    event.listen(CatalogIssue, "before_delete", _refuse)
-
-
-@dataclass
-class IssueInput:
-    decision_number: str
-    decision_date: date | str | None
-    signer: str
-    signer_title: str = ""
-    note: str = ""
+#: The issuing decision (number, date, signer) as the administrator records it.
+IssueInput = decisions.DecisionInput
 
 
 def list_issues(session: Session, actor: Actor) -> list[CatalogIssue]:
@@ -65,22 +52,14 @@ def list_issues(session: Session, actor: Actor) -> list[CatalogIssue]:
 def get_issue(session: Session, actor: Actor, ident: int | str) -> CatalogIssue:
     """Issued version ``ident``: its number (``3``) or its UUID (public)."""
     require(actor, CatalogAction.VIEW)
-    text = str(ident).strip()
-    issue: CatalogIssue | None = None
-    if text.isdigit() and len(text) < 10:
-        issue = session.scalar(select(CatalogIssue).where(CatalogIssue.number == int(text)))
-    else:
-        try:
-            issue = session.get(CatalogIssue, uuid.UUID(text))
-        except ValueError:
-            issue = None
+    issue = decisions.find(session, CatalogIssue, ident)
     if issue is None:
-        raise NotFound(Msg("Catalog version {n} not found.", n=text[:40]), code="issue_not_found")
+        raise NotFound(Msg("Catalog version {n} not found.", n=str(ident).strip()[:40]), code="issue_not_found")
     return issue
 
 
 def latest_issue(session: Session) -> CatalogIssue | None:
-    return session.scalar(select(CatalogIssue).order_by(CatalogIssue.number.desc()).limit(1))
+    return decisions.latest(session, CatalogIssue)
 
 
 def issue_summary(issue: CatalogIssue) -> dict[str, Any]:
@@ -211,38 +190,13 @@ def needs_reissue(session: Session) -> bool:
 # -- issuing -------------------------------------------------------------------------------
 
 
-def _issue_errors(data: IssueInput) -> tuple[dict[str, list[Msg]], date | None]:
-    errors: dict[str, list[Msg]] = {}
-    when: date | None = None
-    if not (data.decision_number or "").strip():
-        errors["decision_number"] = [Msg("This field is required.")]
-    elif len(data.decision_number) > 120:
-        errors["decision_number"] = [Msg("The value is too long (at most {n} characters).", n=120)]
-    if not (data.signer or "").strip():
-        errors["signer"] = [Msg("This field is required.")]
-    elif len(data.signer) > 200:
-        errors["signer"] = [Msg("The value is too long (at most {n} characters).", n=200)]
-    if len(data.signer_title or "") > 200:
-        errors["signer_title"] = [Msg("The value is too long (at most {n} characters).", n=200)]
-    if isinstance(data.decision_date, date):
-        when = data.decision_date
-    elif not data.decision_date:
-        errors["decision_date"] = [Msg("This field is required.")]
-    else:
-        try:
-            when = date.fromisoformat(str(data.decision_date))
-        except ValueError:
-            errors["decision_date"] = [Msg("Enter a date as YYYY-MM-DD.")]
-    return errors, when
-
-
 def issue_catalog(session: Session, actor: Actor, data: IssueInput) -> CatalogIssue:
     """Record an issued version: the accepted entries frozen with the decision's details.
 
     Refused (409) when nothing changed since the latest issue or no entry is accepted.
     """
     require(actor, CatalogAction.ISSUE)
-    errors, when = _issue_errors(data)
+    errors, when = decisions.decision_errors(data)
     if errors:
         raise Invalid(fields=errors)
     assert when is not None

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dulieuso import decisions
 from dulieuso.agencies.models import Agency
 from dulieuso.audit.service import record
 from dulieuso.auth.permissions import Actor, require
@@ -52,23 +52,10 @@ class ListIssueImmutable(RuntimeError):
     """An issued version of the open-data list was about to be changed or deleted."""
 
 
-def _refuse(_mapper: Any, _connection: Any, _target: Any) -> None:
-    raise ListIssueImmutable("an issued version of the open-data list is immutable")
+decisions.make_immutable(ListIssueImmutable, ListIssue, ListIssueItem)
 
-
-for _model in (ListIssue, ListIssueItem):
-    if not event.contains(_model, "before_update", _refuse):
-        event.listen(_model, "before_update", _refuse)
-        event.listen(_model, "before_delete", _refuse)
-
-
-@dataclass
-class IssueInput:
-    decision_number: str
-    decision_date: date | str | None
-    signer: str
-    signer_title: str = ""
-    note: str = ""
+#: The issuing decision (number, date, signer) as the administrator records it.
+IssueInput = decisions.DecisionInput
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -83,22 +70,14 @@ def list_issues(session: Session, actor: Actor) -> list[ListIssue]:
 def get_issue(session: Session, actor: Actor, ident: int | str) -> ListIssue:
     """Issued version ``ident``: its number (``3``) or its UUID (public)."""
     require(actor, VoiceAction.PLAN_VIEW)
-    text = str(ident).strip()
-    issue: ListIssue | None = None
-    if text.isdigit() and len(text) < 10:
-        issue = session.scalar(select(ListIssue).where(ListIssue.number == int(text)))
-    else:
-        try:
-            issue = session.get(ListIssue, uuid.UUID(text))
-        except ValueError:
-            issue = None
+    issue = decisions.find(session, ListIssue, ident)
     if issue is None:
-        raise NotFound(Msg("Version {n} of the open-data list not found.", n=text[:40]), code="list_issue_not_found")
+        raise NotFound(Msg("Version {n} of the open-data list not found.", n=str(ident).strip()[:40]), code="list_issue_not_found")
     return issue
 
 
 def latest_issue(session: Session) -> ListIssue | None:
-    return session.scalar(select(ListIssue).order_by(ListIssue.number.desc()).limit(1))
+    return decisions.latest(session, ListIssue)
 
 
 def issue_summary(issue: ListIssue) -> dict[str, Any]:
@@ -248,37 +227,6 @@ def public_not_listed(session: Session, agency_id: uuid.UUID | None = None) -> l
 # -- issuing -----------------------------------------------------------------------------------
 
 
-def _issue_errors(data: IssueInput) -> tuple[dict[str, list[Msg]], date | None]:
-    errors: dict[str, list[Msg]] = {}
-    when: date | None = None
-    number = (data.decision_number or "").strip()
-    if not number:
-        errors["decision_number"] = [Msg("This field is required.")]
-    elif len(number) > 120:
-        errors["decision_number"] = [Msg("The value is too long (at most {n} characters).", n=120)]
-    signer = (data.signer or "").strip()
-    if not signer:
-        errors["signer"] = [Msg("This field is required.")]
-    elif len(signer) > 200:
-        errors["signer"] = [Msg("The value is too long (at most {n} characters).", n=200)]
-    if len((data.signer_title or "").strip()) > 200:
-        errors["signer_title"] = [Msg("The value is too long (at most {n} characters).", n=200)]
-    if len((data.note or "").strip()) > 4000:
-        errors["note"] = [Msg("The value is too long (at most {n} characters).", n=4000)]
-    if isinstance(data.decision_date, date):
-        when = data.decision_date
-    elif not data.decision_date:
-        errors["decision_date"] = [Msg("This field is required.")]
-    else:
-        try:
-            when = date.fromisoformat(str(data.decision_date).strip())
-        except ValueError:
-            errors["decision_date"] = [Msg("Enter a date as YYYY-MM-DD.")]
-    if when is not None and when > policy.today():
-        errors["decision_date"] = [Msg("The date is in the future.")]
-    return errors, when
-
-
 def issue_list(session: Session, actor: Actor, data: IssueInput) -> ListIssue:
     """Record an issued version: every planned dataset frozen with the decision's details
     (the platform administrator only).
@@ -287,7 +235,7 @@ def issue_list(session: Session, actor: Actor, data: IssueInput) -> ListIssue:
     latest version; a decision older than the latest version's is a 422.
     """
     require(actor, VoiceAction.LIST_ISSUE)
-    errors, when = _issue_errors(data)
+    errors, when = decisions.decision_errors(data, latest_allowed=policy.today())
     if errors:
         raise Invalid(fields=errors)
     assert when is not None
