@@ -5,9 +5,10 @@ ways, side by side in one run, with wrk on loopback:
 
 * **direct**: wrk → upstream;
 * **gateway**: wrk → ``/gateway/{service}/...`` of a dulieuso server as ``create_app``
-  builds it (SQLite in WAL mode, a bearer token, a grant, every call logged and committed
-  before the response is released) → upstream; three runs: one worker with the log's
-  fsync on (the default), one worker with it off, two workers with it off;
+  builds it and ``dulieuso serve`` runs it (``dulieuso.server``), SQLite in WAL mode, a
+  bearer token, a grant, every call logged and committed before the response is
+  released → upstream; three runs: one worker with the log's fsync on (the default), one
+  worker with it off, two workers with it off;
 * **nginx** (peer): wrk → Debian's nginx ``proxy_pass`` with upstream keep-alive → upstream.
 
 At 1 and 64 connections: requests/s, p50/p99 latency, and CPU milliseconds per request
@@ -54,6 +55,21 @@ def make():
     app = create_app(Settings())
     app.state.sharing_log_fsync = os.environ.get("BENCH_LOG_FSYNC") == "1"
     return app
+"""
+
+
+# The server as ``dulieuso serve`` runs it (``dulieuso.server``: uvicorn with the
+# platform's HTTP protocol); plain uvicorn for a tree that predates that module, so that
+# one bench measures before and after (``PYTHONPATH`` pointing at each tree).
+LAUNCHER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+try:
+    from dulieuso.server import run
+except ImportError:
+    from uvicorn import run
+run("bench_gateway_app:make", factory=True, host="127.0.0.1", port=int(sys.argv[2]), workers=int(sys.argv[3]),
+    log_level="warning", access_log=False)
 """
 
 
@@ -283,9 +299,8 @@ def main() -> None:
             log = (work / f"gateway-{fsync}-{workers}.log").open("w")
             logs.append(log)
             gateway = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "bench_gateway_app:make", "--factory", "--app-dir", str(work),
-                 "--host", "127.0.0.1", "--port", str(gw_port), "--workers", str(workers), "--log-level", "warning",
-                 "--no-access-log"], env={**env, "BENCH_LOG_FSYNC": fsync}, stdout=log, stderr=log)
+                [sys.executable, "-c", LAUNCHER, str(work), str(gw_port), str(workers)],
+                env={**env, "BENCH_LOG_FSYNC": fsync}, stdout=log, stderr=log)
             procs.append(gateway)
             wait_until_up(f"{base}/gateway/token", gateway)
             token = get_token(base, client_id, secret)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dulieuso.agencies import api as agencies_api
 from dulieuso.agencies import views as agencies_views
@@ -204,7 +206,7 @@ def create_app(
     # Notification e-mail goes out after each commit; a bad smtp_url fails at start-up.
     configure_delivery(session_factory, settings)
 
-    app = FastAPI(
+    app = Platform(
         lifespan=_lifespan,
         title="dulieuso API",
         version=_version(),
@@ -270,12 +272,35 @@ def create_app(
         upload_bytes=settings.opendata_max_upload_bytes,
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    # Added last, so outermost: exchange calls are served before the platform's router and
-    # middleware (their cost per call is most of the gateway's latency budget); the
-    # gateway gives them request ids, metrics and access-log lines itself, and refuses and
-    # logs oversized bodies itself.
-    app.add_middleware(sharing_gateway.GatewayDispatch, metrics=metrics)
     return app
+
+
+class Platform(FastAPI):
+    """The platform's app: exchange calls (``/gateway/...``) are served in front of
+    everything else, FastAPI's own handling included.
+
+    Their cost per call is most of the gateway's latency budget, so they skip the router,
+    every middleware layer and FastAPI's per-request telemetry check (which reads the
+    environment on every request); the gateway gives them request ids, metrics and
+    access-log lines itself, refuses and logs oversized bodies itself, and answers an
+    unexpected error with the platform's 500 (``GatewayDispatch``). Anything under
+    ``/gateway/`` that is not an exchange call (``GET /gateway/token``) goes on to the
+    platform as usual.
+    """
+
+    _gateway: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/gateway/"):
+            gateway = self._gateway
+            if gateway is None:
+                platform = partial(FastAPI.__call__, self)
+                gateway = self._gateway = sharing_gateway.GatewayDispatch(
+                    platform, metrics=self.state.metrics, handle_errors=True)
+            scope["app"] = self
+            await gateway(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def _version() -> str:

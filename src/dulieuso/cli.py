@@ -93,8 +93,7 @@ def main_callback(
 
 
 def _run_server(settings: Settings, host: str, port: int) -> None:
-    import uvicorn
-
+    from dulieuso import server
     from dulieuso.app import create_app
 
     application = create_app(settings)
@@ -104,7 +103,7 @@ def _run_server(settings: Settings, host: str, port: int) -> None:
     with factory() as session:
         policy.seed(session, _cli_actor())
         session.commit()
-    uvicorn.run(
+    server.run(
         application,
         host=host,
         port=port,

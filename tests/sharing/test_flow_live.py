@@ -79,8 +79,12 @@ def test_request_approve_call_and_see_it_in_the_statistics(tmp_path: Path) -> No
             admin.post("/login", data={"email": "quantri@demo.laichau.vn", "password": "demo-quantri-2026", "csrf_token": csrf})
             pending = admin.get("/api/v1/connection-requests?box=all&status=submitted").json()["items"]
             assert [p["service_code"] for p in pending] == ["dan-so"]
-            approved = admin.post(f"/api/v1/connection-requests/{pending[0]['id']}/approve", json={"quota_per_minute": 30},
-                                  headers={"X-CSRF-Token": csrf})
+            # The demo request asks to keep the data beyond its period of use (Art. 42(3)):
+            # approving it without deciding on that is refused, then granted with it.
+            url = f"/api/v1/connection-requests/{pending[0]['id']}/approve"
+            undecided = admin.post(url, json={"quota_per_minute": 30}, headers={"X-CSRF-Token": csrf})
+            assert undecided.status_code == 422 and "allow_storage" in undecided.text, undecided.text
+            approved = admin.post(url, json={"quota_per_minute": 30, "allow_storage": True}, headers={"X-CSRF-Token": csrf})
             assert approved.status_code == 200, approved.text
 
             token = httpx.post(f"{base}/gateway/token", data={

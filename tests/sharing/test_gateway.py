@@ -4,12 +4,14 @@ allowed or refused, gets exactly one sharing-log entry; grants are never widened
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,6 +284,24 @@ class TestOperations:
         assert response.json()["error"]["code"] == "method_not_allowed"
 
 
+    def test_exchange_calls_go_around_fastapi_and_its_middleware(self, gw: Gateway) -> None:
+        app = gw.client.app
+        stack = app.middleware_stack  # type: ignore[attr-defined]
+        entered: list[str] = []
+
+        async def counting(scope: Any, receive: Any, send: Any) -> None:
+            entered.append(scope["path"])
+            await stack(scope, receive, send)
+
+        app.middleware_stack = counting  # type: ignore[attr-defined]
+        try:
+            assert gw.call("test", "/echo").status_code == 200
+            assert gw.client.get("/gateway/token").status_code == 405  # not an exchange call
+            assert gw.client.get("/healthz").status_code == 200
+        finally:
+            app.middleware_stack = stack  # type: ignore[attr-defined]
+        assert entered == ["/gateway/token", "/healthz"]
+
     def test_the_router_alone_serves_the_gateway_too(self, gw: Gateway) -> None:
         # An app that includes gateway.router without GatewayDispatch (the platform's
         # routes then reach the gateway; the ids are the gateway's own).
@@ -421,6 +441,107 @@ class TestUpstreamFaults:
         response = gw.call("thua-dat", "/parcels/LC-KHONG-CO")
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "parcel_not_found"
+
+
+class TestLogFailures:
+    def test_a_call_whose_entry_cannot_be_committed_is_not_answered_with_data(self, gw: Gateway) -> None:
+        state = gateway.gateway_state(gw.client.app)
+        writer = state.writer
+
+        class BrokenWriter:
+            def submit(self, entry: dict[str, Any]) -> Future[int]:
+                future: Future[int] = Future()
+                future.set_exception(OSError("disk full"))
+                return future
+
+        state.writer = BrokenWriter()  # type: ignore[assignment]
+        try:
+            response = gw.call("doanh-nghiep", "/enterprises/6200012345")
+        finally:
+            state.writer = writer
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "gateway.log_unavailable"
+        assert "legal_rep_cccd" not in response.text
+        assert gw.call("doanh-nghiep", "/enterprises/6200012345").status_code == 200  # the pool is fine
+
+    def test_an_unexpected_error_gets_the_platform_error_shape(self, gw: Gateway) -> None:
+        state = gateway.gateway_state(gw.client.app)
+        access = state.access
+
+        class BrokenRegistry:
+            def __getattr__(self, name: str) -> Any:
+                raise RuntimeError("registry is broken")
+
+        state.access = BrokenRegistry()  # type: ignore[assignment]
+        transport = gw.client._transport  # type: ignore[attr-defined]
+        transport.raise_server_exceptions = False
+        try:
+            response = gw.call("test", f"/echo/{uuid.uuid4().hex}")  # not a cached decision
+        finally:
+            state.access = access
+            transport.raise_server_exceptions = True
+        assert response.status_code == 500
+        assert response.json()["error"]["code"] == "internal_error"
+
+
+class TestDecisionCache:
+    def test_calls_that_find_the_same_decision_missing_share_one_registry_lookup(self, gw: Gateway) -> None:
+        state = gateway.gateway_state(gw.client.app)
+        access = state.access
+        asked: list[str] = []
+
+        class SlowRegistry:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(access, name)
+
+            def decide(self, *args: Any) -> Any:
+                asked.append("decide")
+                time.sleep(0.3)  # long enough for every call below to arrive meanwhile
+                return access.decide(*args)
+
+        path = f"/echo/{uuid.uuid4().hex}"  # a decision nobody has made yet
+        responses: list[Any] = []
+        state.access = SlowRegistry()  # type: ignore[assignment]
+        try:
+            threads = [threading.Thread(target=lambda: responses.append(gw.call("test", path))) for _ in range(6)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            state.access = access
+        assert [r.status_code for r in responses] == [200] * 6
+        assert asked == ["decide"]
+        assert not state.deciding
+
+
+class TestCommits:
+    def test_results_from_the_writer_thread_reach_each_waiter(self) -> None:
+        async def main() -> list[Any]:
+            commits = gateway_call.Commits(asyncio.get_running_loop())
+            futures: list[Future[int]] = [Future() for _ in range(50)]
+            waiters = [commits.wait(future) for future in futures]
+            waiters[3].cancel()  # a call that went away meanwhile
+
+            def writer() -> None:
+                for i, future in enumerate(futures):
+                    if i == 7:
+                        future.set_exception(OSError("disk full"))
+                    else:
+                        future.set_result(i)
+
+            thread = threading.Thread(target=writer)
+            thread.start()
+            results = await asyncio.gather(*waiters, return_exceptions=True)
+            thread.join()
+            done: Future[int] = Future()
+            done.set_result(99)  # already committed when waited for
+            results.append(await commits.wait(done))
+            return results
+
+        results = asyncio.run(main())
+        assert isinstance(results[3], asyncio.CancelledError) and isinstance(results[7], OSError)
+        assert [r for i, r in enumerate(results) if i not in (3, 7)] == [i for i in range(50) if i not in (3, 7)] + [99]
 
 
 class TestLogAfterTraffic:

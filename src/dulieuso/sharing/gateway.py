@@ -5,8 +5,8 @@
 For each call the gateway authenticates the connection account (a signed bearer token
 from the OAuth2 client-credentials endpoint, or ``X-API-Key``), asks the registry
 (``AccessControl.decide``, cached for a few seconds) what the caller may do, enforces
-quotas and concurrency, forwards to the provider (``gateway_upstream``: pooled aiohttp
-connections), reduces JSON to the grant's allowed fields, and writes one sharing-log
+quotas and concurrency, forwards to the provider (``gateway_upstream``: the gateway's own pooled
+HTTP/1.1 client), reduces JSON to the grant's allowed fields, and writes one sharing-log
 entry, allowed or refused (``gateway_call``: the entry and the answer). **The response
 is released only after its log entry is committed**: a streamed body is passed on chunk
 by chunk, but its last chunk is held back until the entry (with the SHA-256 of
@@ -25,9 +25,11 @@ measurements: ``bench/README.md``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import inspect
 import json
 import logging
 import time
@@ -49,6 +51,7 @@ from dulieuso.sharing import log as sharing_log
 from dulieuso.sharing.gateway_call import (
     CACHE_MAX,
     HOP_BY_HOP,
+    Commits,
     NO_DECISION,
     Call,
     Decided,
@@ -74,6 +77,7 @@ DECISION_TTL_SECONDS = 5.0
 DROP_UPSTREAM = HOP_BY_HOP | {"authorization", "x-api-key", "cookie", "x-request-id", "x-purpose", "x-case-id",
                               "x-end-user", "forwarded", "x-forwarded-for", "x-forwarded-host",
                               "x-forwarded-proto", "x-consumer-agency", "x-consumer-client"}
+DROP_UPSTREAM_RAW = frozenset(name.encode() for name in DROP_UPSTREAM)
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 #: The route label of exchange calls in the platform's metrics.
 CALL_ROUTE = "/gateway/{service_code}/{path:path}"
@@ -180,6 +184,8 @@ class GatewayState:
     decision_ttl: float = DECISION_TTL_SECONDS
     token_ttl: int = TOKEN_TTL_SECONDS
     decisions: dict[tuple[uuid.UUID, str, str, str], Decided] = field(default_factory=dict)
+    #: Decisions being made now (see ``_decide``).
+    deciding: dict[tuple[uuid.UUID, str, str, str], asyncio.Future[Decided]] = field(default_factory=dict)
     api_keys: dict[str, tuple[float, Caller | None]] = field(default_factory=dict)
     #: Verified bearer tokens: token → (expiry as a Unix time, caller).
     tokens: dict[str, tuple[float, Caller]] = field(default_factory=dict)
@@ -189,6 +195,10 @@ class GatewayState:
     #: Log-entry fields of a caller, and logged (masked) forms of paths, computed once.
     caller_parts: dict[Caller, dict[str, Any]] = field(default_factory=dict)
     masked_paths: dict[str, str] = field(default_factory=dict)
+    #: The ``X-Consumer-*`` headers sent to providers for a caller, encoded once.
+    caller_headers: dict[Caller, list[tuple[bytes, bytes]]] = field(default_factory=dict)
+    #: Per event loop: where the log writer's commits are handed back.
+    commits: dict[int, Commits] = field(default_factory=dict)
     second_text: tuple[int, bytes] = (0, b"")
 
     async def aclose(self) -> None:
@@ -307,20 +317,46 @@ async def _decide(call: Call, caller: Caller, service_code: str, path: str, via_
     """``AccessControl.decide``, cached for ``decision_ttl`` seconds per caller and request.
 
     A token's account is re-checked along with the decision (same cache), so revoking an
-    account or a grant takes effect within ``decision_ttl`` seconds.
+    account or a grant takes effect within ``decision_ttl`` seconds. Calls that find the
+    same decision missing while it is being made wait for that one: without this, when
+    a busy caller's decision expired every call in flight (64 at once in the bench) asked
+    the registry in a thread of its own.
     """
     state = call.state
-    key = (caller.account_id, service_code, call.method, path)
+    key = key_of(caller, service_code, call.method, path)
     now = time.monotonic()
     cached = state.decisions.get(key)
     if cached is not None and cached.expires > now:
         return cached
+    loop = asyncio.get_running_loop()
+    pending = state.deciding.get(key)
+    if pending is not None and pending.get_loop() is loop:
+        return await asyncio.shield(pending)
+    pending = state.deciding[key] = loop.create_future()
+    try:
+        decided = await _decide_now(state, caller, service_code, call.method, path, via_token, now)
+    except asyncio.CancelledError:
+        pending.cancel()
+        raise
+    except BaseException as error:
+        pending.set_exception(error)
+        pending.exception()  # those waiting get it; nobody else need look
+        raise
+    else:
+        pending.set_result(decided)
+    finally:
+        if state.deciding.get(key) is pending:
+            del state.deciding[key]
+    return decided
 
+
+async def _decide_now(state: GatewayState, caller: Caller, service_code: str, method: str, path: str,
+                      via_token: bool, now: float) -> Decided:
     def decide() -> AccessDecision:
         with state.sessionmaker() as session:
             if via_token and state.access.caller_by_account(session, caller.account_id) is None:
                 return AccessDecision(allowed=False, reason="gateway.invalid_token", http_status=401)
-            return state.access.decide(session, caller, service_code, call.method, path, datetime.now(UTC))
+            return state.access.decide(session, caller, service_code, method, path, datetime.now(UTC))
 
     decision = await anyio.to_thread.run_sync(decide)
     fields = caller_fields(state, None if decision.reason == "gateway.invalid_token" else caller)
@@ -330,8 +366,13 @@ async def _decide(call: Call, caller: Caller, service_code: str, path: str, via_
         parts={**fields, **(decision_fields(decision) if decision.service_code else NO_DECISION)},
         valid_until=utc_text(decision.data_valid_until).encode() if decision.data_valid_until else None,
     )
-    bounded(state.decisions)[key] = decided
+    bounded(state.decisions)[key_of(caller, service_code, method, path)] = decided
     return decided
+
+
+def key_of(caller: Caller, service_code: str, method: str, path: str) -> tuple[uuid.UUID, str, str, str]:
+    """The key of a cached decision."""
+    return (caller.account_id, service_code, method, path)
 
 
 def _upstream_url(base: str, scope: Scope, service_code: str) -> str | None:
@@ -344,36 +385,34 @@ def _upstream_url(base: str, scope: Scope, service_code: str) -> str | None:
         tail = raw[index:] if index >= 0 else "/"
     else:
         tail = quote(scope["path"][len(f"/gateway/{service_code}"):] or "/")
-    segments = [s.lower() for s in tail.split("/")]
-    if any(s in (".", "..", "%2e", "%2e%2e", ".%2e", "%2e.") for s in segments) or "\\" in tail:
+    if "\\" in tail:
         return None
+    if "." in tail or "%" in tail:  # a dot segment needs one or the other
+        segments = [s.lower() for s in tail.split("/")]
+        if any(s in (".", "..", "%2e", "%2e%2e", ".%2e", "%2e.") for s in segments):
+            return None
     url = base.rstrip("/") + tail
     query = scope.get("query_string", b"")
     return url + ("?" + query.decode("latin-1") if query else "")
 
 
-def _upstream_headers(call: Call, caller: Caller, decode: bool) -> list[tuple[str, str]]:
-    """The consumer's headers as the provider gets them (repeated ones kept), plus who is
-    calling and why. ``decode``: the gateway reads the body itself, so the client may
-    negotiate the content coding."""
-    headers = [(k, v if v.isascii() else _as_received(v)) for k, v in call.raw_headers if k not in DROP_UPSTREAM]
-    if "accept-encoding" not in call.headers and not decode:
-        headers.append(("accept-encoding", "identity"))
-    headers += [("x-request-id", call.request_id), ("x-consumer-agency", caller.consumer_agency_code),
-                ("x-consumer-client", caller.client_id)]
-    for name, value in (("x-purpose", call.purpose), ("x-case-id", call.case_id), ("x-end-user", call.end_user)):
+def _upstream_headers(call: Call, caller: Caller, decode: bool) -> list[tuple[bytes, bytes]]:
+    """The consumer's headers as the provider gets them (repeated ones kept, the bytes as
+    received), plus who is calling and why. ``decode``: the gateway reads the body
+    itself, so the client may negotiate the content coding."""
+    headers = [(k, v) for k, v in call.raw_headers if k not in DROP_UPSTREAM_RAW]
+    if not decode and "accept-encoding" not in call.headers:
+        headers.append((b"accept-encoding", b"identity"))
+    headers.append((b"x-request-id", call.request_id.encode("latin-1")))
+    who = call.state.caller_headers.get(caller)
+    if who is None:
+        who = bounded(call.state.caller_headers)[caller] = [
+            (b"x-consumer-agency", caller.consumer_agency_code.encode()), (b"x-consumer-client", caller.client_id.encode())]
+    headers += who
+    for name, value in ((b"x-purpose", call.purpose), (b"x-case-id", call.case_id), (b"x-end-user", call.end_user)):
         if value:
-            headers.append((name, value if value.isascii() else quote(value, safe=" /:;,.()-_")))
+            headers.append((name, (value if value.isascii() else quote(value, safe=" /:;,.()-_")).encode("ascii")))
     return headers
-
-
-def _as_received(value: str) -> str:
-    """A non-ASCII header value (decoded as Latin-1, as ASGI servers do) in the form that
-    the HTTP client, which encodes header text as UTF-8, sends as the consumer's bytes."""
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return value
 
 
 async def serve_call(call: Call, receive: Receive, send: Send, path: str) -> None:
@@ -514,8 +553,10 @@ async def _serve(call: Call, receive: Receive, send: Send, route: str, path: str
 class GatewayDispatch:
     """ASGI middleware that serves ``/gateway/...`` itself, in front of the platform.
 
-    Add it last (``app.add_middleware(GatewayDispatch, metrics=...)`` after the request-id
-    and body-limit middleware) so that it is the outermost of them: an exchange call then
+    The platform puts it in front of everything, FastAPI's own middleware included
+    (``app.Platform``, with ``handle_errors``); as ordinary middleware
+    (``app.add_middleware(GatewayDispatch, metrics=...)``) it belongs after the request-id
+    and body-limit middleware, so that it is the outermost of them. An exchange call then
     skips the platform's router (200+ routes, about a millisecond per request on this
     hardware), its middleware layers and Starlette's request objects, and the gateway
     gives it what those would have: a request id (``X-Request-Id``, taken from the
@@ -523,13 +564,20 @@ class GatewayDispatch:
     counter and latency histogram of ``/metrics``. Body limits, authentication and every
     refusal are the gateway's own. When an outer middleware has already given the
     request an id, the gateway uses it and leaves ids, metrics and logging to it.
+
+    ``handle_errors``: nothing outside catches an unexpected error (as Starlette's
+    ``ServerErrorMiddleware`` would), so answer it here with the platform's handler for
+    ``Exception`` (its 500 error shape), then re-raise for the server to log.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Any = None) -> None:
+    def __init__(self, app: ASGIApp, metrics: Any = None, handle_errors: bool = False) -> None:
         self.app = app
         self.metrics = metrics
+        self.handle_errors = handle_errors
         self._counters: dict[tuple[str, str, int], Any] = {}
         self._latency: dict[str, Any] = {}
+        self._app: Any = None
+        self._state: GatewayState | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         matched = _match(scope) if scope["type"] == "http" and scope["path"].startswith("/gateway/") else None
@@ -537,9 +585,17 @@ class GatewayDispatch:
             await self.app(scope, receive, send)
             return
         route, service_code, path = matched
-        call = Call(scope, gateway_state(scope["app"]), service_code)
+        app = scope["app"]
+        if app is not self._app:  # the state of the app this middleware serves, found once
+            self._state, self._app = gateway_state(app), app
+        call = Call(scope, self._state, service_code)
         try:
             await _serve(call, receive, send, route, path)
+        except Exception as error:
+            if self.handle_errors and not call.responded:
+                await _internal_error(scope, receive, send, error)
+                call.status = 500
+            raise
         finally:
             if call.owns_request_id:
                 self._observe(scope, route, call)
@@ -564,6 +620,21 @@ class GatewayDispatch:
                 "request_id": call.request_id, "method": scope["method"],
                 "path": scope["path"], "status": status, "duration_ms": round(elapsed * 1000, 2),
             })
+
+
+async def _internal_error(scope: Scope, receive: Receive, send: Send, error: Exception) -> None:
+    """The platform's answer to an unexpected error (what ``ServerErrorMiddleware`` sends)."""
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+
+    handler = getattr(scope.get("app"), "exception_handlers", {}).get(Exception)
+    if handler is None:
+        response: Any = PlainTextResponse("Internal Server Error", status_code=500)
+    elif inspect.iscoroutinefunction(handler):
+        response = await handler(Request(scope), error)
+    else:
+        response = await anyio.to_thread.run_sync(handler, Request(scope), error)
+    await response(scope, receive, send)
 
 
 class _RouteEndpoint:

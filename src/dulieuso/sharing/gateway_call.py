@@ -11,12 +11,15 @@ what is forwarded.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import os
 import re
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -216,12 +219,25 @@ def free_text(value: str | None, limit: int = 200) -> str | None:
     return sharing_log.clean_text(value.strip(), limit) or None
 
 
+_fresh_ids: list[str] = []
+os.register_at_fork(after_in_child=_fresh_ids.clear)  # a forked worker must not repeat the parent's
+
+
+def new_request_id() -> str:
+    """32 random hex digits (from ``os.urandom``, read 64 ids at a time: one system call
+    for 64 calls instead of one each)."""
+    if not _fresh_ids:
+        block = os.urandom(16 * 64).hex()
+        _fresh_ids.extend(block[i:i + 32] for i in range(0, len(block), 32))
+    return _fresh_ids.pop()
+
+
 class Call:
     """What the gateway knows about one request, gathered for its log entry and response."""
 
     __slots__ = ("scope", "state", "started", "request_at", "method", "service_code", "raw_headers", "headers",
                  "request_id", "owns_request_id", "caller", "decided", "body", "purpose", "case_id", "end_user",
-                 "path", "query", "client_ip", "status")
+                 "path", "query", "client_ip", "status", "responded")
 
     def __init__(self, scope: Scope, state: GatewayState, service_code: str | None) -> None:
         self.scope = scope
@@ -230,17 +246,19 @@ class Call:
         self.request_at = datetime.now(UTC)
         self.method: str = scope["method"]
         self.service_code = service_code
-        # ASGI header names are lower case; the first of repeated headers wins, as in Starlette.
-        self.raw_headers: list[tuple[str, str]] = [(k.decode("latin-1"), v.decode("latin-1"))
-                                                   for k, v in scope["headers"]]
+        # ASGI header names are lower case; the first of repeated headers wins, as in
+        # Starlette. The bytes as received are what the provider gets (``raw_headers``).
+        self.raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
         headers: dict[str, str] = {}
         for name, value in self.raw_headers:
-            headers.setdefault(name, value)
+            key = name.decode("latin-1")
+            if key not in headers:
+                headers[key] = value.decode("latin-1")
         self.headers = headers
         outer_id = (scope.get("state") or {}).get("request_id")  # RequestContextMiddleware's, if it ran
         self.owns_request_id = not outer_id
         incoming = headers.get("x-request-id", "")[:64]
-        self.request_id: str = outer_id or (incoming if incoming and incoming.isprintable() else os.urandom(16).hex())
+        self.request_id: str = outer_id or (incoming if incoming and incoming.isprintable() else new_request_id())
         self.caller: Caller | None = None
         self.decided: Decided | None = None
         self.body = b""
@@ -257,6 +275,7 @@ class Call:
         client = scope.get("client")
         self.client_ip = client[0] if client else None
         self.status = 500  # until a response starts
+        self.responded = False
 
     @property
     def decision(self) -> AccessDecision | None:
@@ -296,6 +315,7 @@ class Call:
 
     async def start(self, send: Send, status: int, headers: list[tuple[bytes, bytes]]) -> None:
         self.status = status
+        self.responded = True
         await send({"type": "http.response.start", "status": status, "headers": headers})
 
 
@@ -332,10 +352,66 @@ async def refuse(call: Call, send: Send, status: int, code: str, retry_after: in
     await send({"type": "http.response.body", "body": body})
 
 
+class Commits:
+    """Waits, on one event loop, for the sharing-log writer to commit entries.
+
+    The writer thread completes one ``concurrent.futures.Future`` per entry; rather than
+    one cross-thread wake-up of the loop per entry (``asyncio.wrap_future``), the results
+    of a batch are collected here and handed over with one ``call_soon_threadsafe``. A
+    waiting call that is cancelled does not cancel the writer's future (the entry is
+    already on its way into the log).
+    """
+
+    __slots__ = ("loop", "lock", "arrived")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.lock = threading.Lock()
+        self.arrived: list[tuple[asyncio.Future[int], Future[int]]] = []
+
+    def wait(self, committed: Future[int]) -> asyncio.Future[int]:
+        """An awaitable for ``committed`` on this loop."""
+        waiter: asyncio.Future[int] = self.loop.create_future()
+        committed.add_done_callback(lambda done: self._arrive(waiter, done))
+        return waiter
+
+    def _arrive(self, waiter: asyncio.Future[int], done: Future[int]) -> None:
+        # In the writer thread (or here, if ``done`` was already complete).
+        with self.lock:
+            self.arrived.append((waiter, done))
+            first = len(self.arrived) == 1
+        if first:
+            try:
+                self.loop.call_soon_threadsafe(self._deliver)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                pass
+
+    def _deliver(self) -> None:
+        with self.lock:
+            arrived, self.arrived = self.arrived, []
+        for waiter, done in arrived:
+            if waiter.done():  # cancelled meanwhile
+                continue
+            error = done.exception()
+            if error is not None:
+                waiter.set_exception(error)
+            else:
+                waiter.set_result(done.result())
+
+
+def commits(state: GatewayState) -> Commits:
+    """The ``Commits`` of the running loop."""
+    loop = asyncio.get_running_loop()
+    found = state.commits.get(id(loop))
+    if found is None or found.loop is not loop:
+        found = state.commits[id(loop)] = Commits(loop)
+    return found
+
+
 async def log_or_fail(call: Call, entry: dict[str, Any], send: Send, started: bool = False) -> None:
     """Commit ``entry``; if the log cannot be written, the consumer gets a 503 instead."""
     try:
-        await call.state.writer.append(entry)
+        await commits(call.state).wait(call.state.writer.submit(entry))
     except Exception as error:
         logger.exception("sharing log write failed", extra={"request_id": call.request_id})
         if not started:
@@ -373,6 +449,14 @@ async def relay(call: Call, upstream: UpstreamResponse, send: Send, decoded: boo
     log entry (with the SHA-256 of the whole body) is committed."""
     status = upstream.status
     headers = response_headers(call, upstream, decoded)
+    outcome = "ok" if status < 400 else "upstream.http_error"
+    if upstream.complete:  # the usual small answer: the whole body came with the headers
+        body = upstream.body()
+        entry = call.entry(status, outcome, hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256, len(body))
+        await log_or_fail(call, entry, send)
+        await call.start(send, status, headers)
+        await send({"type": "http.response.body", "body": body})
+        return
     digest = hashlib.sha256()
     sent = 0
     pending: bytes | None = None
@@ -395,7 +479,6 @@ async def relay(call: Call, upstream: UpstreamResponse, send: Send, decoded: boo
         # gets a complete body).
         await log_or_fail(call, call.entry(status, failure.code + ".partial", digest.hexdigest(), sent), send, True)
         raise
-    outcome = "ok" if status < 400 else "upstream.http_error"
     await log_or_fail(call, call.entry(status, outcome, digest.hexdigest(), sent), send, started)
     if not started:
         await call.start(send, status, headers)
