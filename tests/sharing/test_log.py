@@ -4,19 +4,22 @@ every kind of tampering (a DBA with direct access: the tests drop the triggers f
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
 import threading
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -100,18 +103,57 @@ def append_batches_of(log: Log, batches: list[list[dict[str, object]]]) -> None:
         backend.close()
 
 
+def append_sealed_every(log: Log, sizes: list[int], seal_after: int) -> None:
+    """Write batches of the given sizes the way ``LogWriter`` does between seals: a batch
+    is committed unsealed, and a signed checkpoint over everything unsealed is added with
+    the batch that brings ``seal_after`` entries together, and with the last batch."""
+    key = slog.load_signing_key(log.data_dir)
+    backend = slog._Backend(log.engine)
+    n = pending = 0
+    try:
+        for index, size in enumerate(sizes):
+            pending += size
+            seal = pending >= seal_after or index == len(sizes) - 1
+            backend.append(key, [slog.normalise(make_entry(n + i)) for i in range(size)], seal=seal)
+            n += size
+            pending = 0 if seal else pending
+    finally:
+        backend.close()
+
+
 @pytest.fixture
 def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Log]:
-    """A fresh database with 30 entries in three batches (seqs 1–10, 11–20, 21–30)."""
+    """A fresh database with 30 entries: by default in three batches (seqs 1–10, 11–20,
+    21–30), each sealed; with the parameter ``"sealed"``, in batches of 4 sealed every
+    12 entries as the writer does (checkpoints 1–12, 13–24, 25–30)."""
     kind = request.config.getoption("--db")
     with fresh_database(kind, tmp_path) as url:
         engine = make_engine(url)
         data_dir = tmp_path / "data"
         data_dir.mkdir()
         result = Log(url, engine, data_dir, engine.dialect.name)
-        append_batches(result, [10, 10, 10])
+        if getattr(request, "param", "batch") == "sealed":
+            append_sealed_every(result, [4, 4, 4, 4, 4, 4, 4, 2], 12)
+        else:
+            append_batches(result, [10, 10, 10])
         yield result
         engine.dispose()
+
+
+#: Run a tampering test on both layouts: a checkpoint per batch, and periodic seals
+#: covering several batches (what ``LogWriter`` writes).
+both_layouts = pytest.mark.parametrize("log", ["batch", "sealed"], indirect=True)
+
+
+def checkpoint_ranges(log: Log) -> list[tuple[str, int, int]]:
+    with log.engine.connect() as conn:
+        rows = conn.execute(text("SELECT kind, first_seq, last_seq FROM sharing_log_checkpoints ORDER BY id")).all()
+    return [(str(kind), int(first), int(last)) for kind, first, last in rows]
+
+
+def head_seq(log: Log) -> int:
+    with log.engine.connect() as conn:
+        return int(conn.execute(text("SELECT coalesce(max(seq), 0) FROM sharing_log_entries")).scalar())
 
 
 def assert_names(result: subprocess.CompletedProcess[str], seq: int, kind: str) -> None:
@@ -172,11 +214,13 @@ class TestCanonicalForm:
         assert result.ok, result.problem
         assert result.entries == 31
 
+    @both_layouts
     def test_edit_adding_a_backslash_is_named(self, log: Log) -> None:
         log.drop_triggers()
         log.sql("UPDATE sharing_log_entries SET path = path || '\\' WHERE seq = 9")
         assert_names(log.verify(), 9, "altered")
 
+    @both_layouts
     def test_edit_adding_a_separator_is_named(self, log: Log) -> None:
         # A TAB moved into a value must not pass for the field boundary it imitates.
         row = log.row(4)
@@ -185,6 +229,7 @@ class TestCanonicalForm:
                 joined=f"{row['service_code']}\t{row['service_version']}")
         assert_names(log.verify(), 4, "altered")
 
+    @both_layouts
     def test_null_made_text_that_looks_like_null_is_named(self, log: Log) -> None:
         log.drop_triggers()
         log.sql("UPDATE sharing_log_entries SET agreement_id = '\\N' WHERE seq = 5")
@@ -232,26 +277,31 @@ class TestChain:
 
 
 class TestVerifyCommand:
+    @both_layouts
     def test_intact_log_exits_0(self, log: Log) -> None:
         result = log.verify()
         assert result.returncode == 0, result.stdout + result.stderr
         assert "30 entries" in result.stdout
 
+    @both_layouts
     def test_edited_field_is_named(self, log: Log) -> None:
         log.drop_triggers()
         log.sql("UPDATE sharing_log_entries SET status = 403 WHERE seq = 12")
         assert_names(log.verify(), 12, "altered")
 
+    @both_layouts
     def test_edited_personal_field_is_named(self, log: Log) -> None:
         log.drop_triggers()
         log.sql("UPDATE sharing_log_entries SET end_user = 'someone.else' WHERE seq = 7")
         assert_names(log.verify(), 7, "altered")
 
+    @both_layouts
     def test_deleted_entry_is_named(self, log: Log) -> None:
         log.drop_triggers()
         log.sql("DELETE FROM sharing_log_entries WHERE seq = 14")
         assert_names(log.verify(), 14, "deleted")
 
+    @both_layouts
     def test_deleted_and_renumbered_entries_are_caught(self, log: Log) -> None:
         log.drop_triggers()
         log.sql("DELETE FROM sharing_log_entries WHERE seq = 14")
@@ -259,6 +309,7 @@ class TestVerifyCommand:
         log.sql("UPDATE sharing_log_entries SET seq = seq - 1001 WHERE seq > 1000")
         assert_names(log.verify(), 14, "deleted")
 
+    @both_layouts
     def test_inserted_entry_is_named(self, log: Log) -> None:
         log.drop_triggers()
         # Make room at 12 and insert a well-formed entry that links to entry 11.
@@ -274,6 +325,7 @@ class TestVerifyCommand:
         log.sql(f"INSERT INTO sharing_log_entries ({columns}) VALUES ({', '.join(':' + c for c in values)})", **values)
         assert_names(log.verify(), 12, "inserted")
 
+    @both_layouts
     def test_entry_appended_without_a_checkpoint_is_named(self, log: Log) -> None:
         fake = slog.normalise(make_entry(99))
         prev = str(log.row(30)["entry_hash"])
@@ -284,6 +336,7 @@ class TestVerifyCommand:
         log.sql(f"INSERT INTO sharing_log_entries ({columns}) VALUES ({', '.join(':' + c for c in values)})", **values)
         assert_names(log.verify(), 31, "unsealed")
 
+    @both_layouts
     def test_reordered_entries_are_named(self, log: Log) -> None:
         log.drop_triggers()
         log.sql("UPDATE sharing_log_entries SET seq = -1 WHERE seq = 15")
@@ -291,11 +344,13 @@ class TestVerifyCommand:
         log.sql("UPDATE sharing_log_entries SET seq = 16 WHERE seq = -1")
         assert_names(log.verify(), 15, "reordered")
 
+    @both_layouts
     def test_truncated_log_is_named(self, log: Log) -> None:
         log.drop_triggers()
         log.sql("DELETE FROM sharing_log_entries WHERE seq > 26")
         assert_names(log.verify(), 27, "truncated")
 
+    @both_layouts
     def test_rewritten_chain_is_caught_by_the_signed_checkpoint(self, log: Log) -> None:
         # The forger recomputes every hash after the edit, but cannot re-sign the checkpoint.
         log.drop_triggers()
@@ -311,6 +366,7 @@ class TestVerifyCommand:
         assert result.returncode == 1
         assert "checkpoint" in result.stdout
 
+    @both_layouts
     def test_range_verify_checks_only_the_range(self, log: Log) -> None:
         log.drop_triggers()
         log.sql("UPDATE sharing_log_entries SET status = 403 WHERE seq = 25")
@@ -327,6 +383,7 @@ class TestVerifyCommand:
             assert conn.execute(text("SELECT count(*) FROM sqlite_master")).scalar() == 0
         engine.dispose()
 
+    @both_layouts
     def test_altered_checkpoint_is_caught(self, log: Log) -> None:
         log.drop_triggers()
         log.sql("UPDATE sharing_log_checkpoints SET last_seq = 19 WHERE id = 2")
@@ -339,11 +396,13 @@ class TestParallelVerify:
     """Worker processes check chunks cut at checkpoint boundaries (forced here with
     ``workers``: by default only long ranges are split)."""
 
+    @both_layouts
     def test_intact_log_is_checked_in_chunks(self, log: Log) -> None:
         result = slog.verify(log.engine, log.data_dir, workers=2)
         assert result.ok, result.problem
         assert result.entries == 30
 
+    @both_layouts
     def test_edit_in_a_later_chunk_is_named(self, log: Log) -> None:
         log.drop_triggers()
         log.sql("UPDATE sharing_log_entries SET bytes_out = 1 WHERE seq = 25")
@@ -351,18 +410,21 @@ class TestParallelVerify:
         assert (result.ok, result.bad_seq, result.kind) == (False, 25, "altered")
         assert result.entries == 24
 
+    @both_layouts
     def test_deleted_entry_at_a_chunk_boundary_is_named(self, log: Log) -> None:
         log.drop_triggers()
         log.sql("DELETE FROM sharing_log_entries WHERE seq = 20")
         result = slog.verify(log.engine, log.data_dir, workers=2)
         assert (result.ok, result.bad_seq, result.kind) == (False, 20, "deleted")
 
+    @both_layouts
     def test_first_problem_wins_across_chunks(self, log: Log) -> None:
         log.drop_triggers()
         log.sql("UPDATE sharing_log_entries SET status = 500 WHERE seq IN (8, 27)")
         result = slog.verify(log.engine, log.data_dir, workers=3)
         assert (result.bad_seq, result.kind) == (8, "altered")
 
+    @both_layouts
     def test_command_takes_workers(self, log: Log) -> None:
         log.drop_triggers()
         log.sql("UPDATE sharing_log_entries SET client_ip = '10.0.0.1' WHERE seq = 13")
@@ -495,3 +557,239 @@ def _rewrite(source: Path, target: Path, name: str, change: object) -> None:
                 data = change(data)  # type: ignore[operator]
             zout.writestr(item.filename, data)
 
+
+
+class TestPeriodicSeal:
+    """``LogWriter`` commits every batch before the callers go on, but signs a checkpoint
+    only every ``seal_entries`` entries or ``seal_seconds``, and when it stops."""
+
+    def test_writer_seals_every_n_entries(self, log: Log) -> None:
+        writer = slog.LogWriter(log.engine, log.data_dir, synchronous_full=False, seal_entries=5, seal_seconds=60)
+        try:
+            for i in range(12):  # one at a time: every entry is a batch of its own
+                writer.write(make_entry(i))
+            # The first commit seals (a crashed writer may have left a tail); then every 5.
+            assert checkpoint_ranges(log)[3:] == [("batch", 31, 31), ("batch", 32, 36), ("batch", 37, 41)]
+            assert head_seq(log) == 42  # committed, not sealed yet
+        finally:
+            writer.stop()
+        assert checkpoint_ranges(log)[-1] == ("batch", 42, 42)  # stop seals the rest
+        assert writer.batches == 12 and writer.seals == 4
+        result = slog.verify(log.engine, log.data_dir)
+        assert result.ok, result.problem
+
+    def test_quiet_tail_is_sealed_after_seal_seconds(self, log: Log) -> None:
+        writer = slog.LogWriter(log.engine, log.data_dir, synchronous_full=False, seal_seconds=0.2)
+        try:
+            for i in range(3):
+                writer.write(make_entry(i))
+            assert checkpoint_ranges(log)[-1] == ("batch", 31, 31)
+            deadline = time.monotonic() + 10
+            while checkpoint_ranges(log)[-1][2] < 33 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            # Sealed without another call and without stop.
+            assert checkpoint_ranges(log)[-1][2] == 33 and writer.seals >= 2
+        finally:
+            writer.stop()
+        assert slog.verify(log.engine, log.data_dir).ok
+
+    def test_verify_waits_for_a_pending_seal(self, log: Log) -> None:
+        writer = slog.LogWriter(log.engine, log.data_dir, synchronous_full=False, seal_seconds=1.0)
+        try:
+            for i in range(4):
+                writer.write(make_entry(i))
+            assert checkpoint_ranges(log)[-1][2] < head_seq(log) == 34  # a tail waits for its seal
+            result = slog.verify(log.engine, log.data_dir)
+            assert result.ok, result.problem
+            assert result.entries == 34
+            assert checkpoint_ranges(log)[-1][2] == 34
+        finally:
+            writer.stop()
+
+    def test_entries_appended_while_verify_waits_are_checked_up_to_the_seal(self, log: Log) -> None:
+        writer = slog.LogWriter(log.engine, log.data_dir, synchronous_full=False, seal_seconds=0.5)
+        try:
+            writer.write(make_entry(0))
+            writer.write(make_entry(1))  # 32: unsealed
+            worker = threading.Thread(target=lambda: [writer.write(make_entry(i)) for i in range(2, 8)])
+            worker.start()
+            result = slog.verify(log.engine, log.data_dir)
+            worker.join()
+            assert result.ok, result.problem
+        finally:
+            writer.stop()
+        assert slog.verify(log.engine, log.data_dir).ok
+
+    def test_tail_left_by_a_crashed_writer_is_unsealed_until_the_next_writer_runs(self, log: Log) -> None:
+        # What a killed server leaves: committed entries that no checkpoint covers yet.
+        key = slog.load_signing_key(log.data_dir)
+        backend = slog._Backend(log.engine)
+        backend.append(key, [slog.normalise(make_entry(i)) for i in range(3)], seal=False)
+        backend.close()
+        assert_names(log.verify(), 31, "unsealed")
+        writer = slog.LogWriter(log.engine, log.data_dir, synchronous_full=False, seal_seconds=60)
+        try:
+            writer.write(make_entry(3))  # the next server's first commit seals the crash's tail too
+            assert checkpoint_ranges(log)[-1] == ("batch", 31, 34)
+        finally:
+            writer.stop()
+        assert log.verify().returncode == 0
+
+    def test_rewriting_the_writers_unsealed_tail_is_caught(self, log: Log) -> None:
+        # A DBA rewrites the newest entry (and its hash) before the writer sealed it: the
+        # writer chains on from the hash it computed itself, so the seal does not bless it.
+        writer = slog.LogWriter(log.engine, log.data_dir, synchronous_full=False, seal_seconds=60)
+        try:
+            writer.write(make_entry(0))  # 31, sealed (first commit)
+            writer.write(make_entry(1))  # 32, unsealed
+            log.drop_triggers()
+            row = log.row(32)
+            row["status"] = 500
+            log.sql("UPDATE sharing_log_entries SET status = 500, entry_hash = :h WHERE seq = 32",
+                    h=slog.chain_hash(str(row["prev_hash"]), slog.canonical(row)))
+            writer.write(make_entry(2))  # 33
+        finally:
+            writer.stop()  # seals 32..33
+        assert checkpoint_ranges(log)[-1] == ("batch", 32, 33)
+        result = log.verify()
+        assert result.returncode == 1, result.stdout
+        assert "#32 (" in result.stdout or "#33 (" in result.stdout, result.stdout
+
+    def test_removing_the_writers_unsealed_tail_is_caught(self, log: Log) -> None:
+        writer = slog.LogWriter(log.engine, log.data_dir, synchronous_full=False, seal_seconds=60)
+        try:
+            writer.write(make_entry(0))  # 31, sealed (first commit)
+            writer.write(make_entry(1))  # 32, unsealed
+            writer.write(make_entry(2))  # 33, unsealed
+            log.drop_triggers()
+            log.sql("DELETE FROM sharing_log_entries WHERE seq = 33")
+            assert writer.write(make_entry(3)) == 34  # not 33: the writer goes on from what it wrote
+        finally:
+            writer.stop()  # seals 32..34
+        assert checkpoint_ranges(log)[-1] == ("batch", 32, 34)
+        assert_names(log.verify(), 33, "deleted")
+
+    def test_writer_reads_the_head_again_after_another_process_appended(self, log: Log) -> None:
+        writer = slog.LogWriter(log.engine, log.data_dir, synchronous_full=False, seal_seconds=60)
+        other = make_engine(log.url)
+        try:
+            writer.write(make_entry(0))  # 31
+            writer.write(make_entry(1))  # 32, unsealed
+            # Another process appends (and seals everything, its own and this writer's).
+            append_batches_of(Log(log.url, other, log.data_dir, log.dialect), [[slog.normalise(make_entry(2))]])
+            assert writer.write(make_entry(3)) == 34
+        finally:
+            writer.stop()
+            other.dispose()
+        assert checkpoint_ranges(log)[3:] == [("batch", 31, 31), ("batch", 32, 33), ("batch", 34, 34)]
+        result = slog.verify(log.engine, log.data_dir)
+        assert result.ok, result.problem
+        assert result.entries == 34
+
+    def test_an_export_between_batches_keeps_the_checkpoint_chain(self, log: Log, tmp_path: Path) -> None:
+        writer = slog.LogWriter(log.engine, log.data_dir, synchronous_full=False, seal_seconds=60)
+        try:
+            writer.write(make_entry(0))
+            slog.export(log.engine, log.data_dir, tmp_path / "a.zip")  # a checkpoint from another connection
+            writer.write(make_entry(1))
+            writer.write(make_entry(2))
+        finally:
+            writer.stop()
+        assert [kind for kind, _, _ in checkpoint_ranges(log)][3:] == ["batch", "export", "batch"]
+        result = slog.verify(log.engine, log.data_dir)
+        assert result.ok, result.problem
+
+
+class TestHandOff:
+    """``await writer.append(entry)``: the entry is cleaned and queued on the event loop,
+    and the call resumes once its batch is committed."""
+
+    def test_calls_resume_after_their_entries_are_committed(self, log: Log) -> None:
+        writer = slog.LogWriter(log.engine, log.data_dir, synchronous_full=False)
+
+        async def calls() -> list[int]:
+            seqs = await asyncio.gather(*(writer.append(make_entry(i)) for i in range(64)))
+            with log.engine.connect() as conn:  # committed by the time the calls resume
+                stored = conn.execute(text("SELECT count(*) FROM sharing_log_entries WHERE seq > 30")).scalar()
+            assert stored == 64
+            return list(seqs)
+
+        try:
+            seqs = asyncio.run(calls())
+        finally:
+            writer.stop()
+        assert sorted(seqs) == list(range(31, 95))
+
+    def test_a_cancelled_call_is_still_logged_and_the_writer_goes_on(self, log: Log) -> None:
+        writer = slog.LogWriter(log.engine, log.data_dir, synchronous_full=False)
+        entry = make_entry(1)
+
+        async def calls() -> int:
+            task = asyncio.ensure_future(writer.append(entry))
+            await asyncio.sleep(0)  # queued
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return await writer.append(make_entry(2))
+
+        try:
+            assert asyncio.run(calls()) == 32
+        finally:
+            writer.stop()
+        with log.engine.connect() as conn:
+            rid = conn.execute(text("SELECT request_id FROM sharing_log_entries WHERE seq = 31")).scalar()
+        assert rid == entry["request_id"]
+
+    def test_a_failed_batch_fails_every_waiting_call(self, tmp_path: Path) -> None:
+        engine = make_engine(f"sqlite:///{tmp_path / 'unmigrated.sqlite3'}")
+        writer = slog.LogWriter(engine, tmp_path / "data", synchronous_full=False)
+
+        async def calls() -> list[object]:
+            return await asyncio.gather(*(writer.append(make_entry(i)) for i in range(5)), return_exceptions=True)
+
+        try:
+            results = asyncio.run(calls())
+        finally:
+            writer.stop()
+            engine.dispose()
+        assert all(isinstance(r, Exception) and "sharing_log" in str(r) for r in results), results
+
+    def test_bad_entries_are_refused_on_the_callers_side(self, log: Log) -> None:
+        writer = slog.LogWriter(log.engine, log.data_dir, synchronous_full=False)
+        try:
+            with pytest.raises(ValueError, match="lacks"):
+                writer.submit(make_entry(1) | {"outcome": ""})
+            with pytest.raises(ValueError, match="datetime"):
+                writer.submit(make_entry(1) | {"request_at": "2026-11-28"})
+            assert writer.write(make_entry(2)) == 31  # the writer never saw them
+        finally:
+            writer.stop()
+
+
+class TestNormalise:
+    CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+    def test_clean_text_replaces_exactly_the_control_characters(self) -> None:
+        samples = ["plain", "Nguyễn Văn Ánh", "tab\there", "nl\nand\rcr", "del\x7f", "nul\x00", "\x1f\x1e",
+                   "c1 \x85 \x9f kept", "nbsp\u00a0kept", "line\u2028sep", "emoji 🙂", "", "\\N", "a\tb\u00a0c\x00"]
+        samples += ["".join(chr(c) for c in range(0x200))]
+        for value in samples:
+            assert slog.clean_text(value) == self.CONTROL.sub(" ", value), repr(value)
+        assert slog.clean_text("x" * 5000) == "x" * 4000
+        assert slog.clean_text("\t" * 5000, 10) == " " * 10
+
+    def test_values_are_typed_and_cleaned_like_before(self) -> None:
+        naive = datetime(2026, 11, 28, 10, 0, 0)
+        hanoi = datetime(2026, 11, 28, 17, 0, 0, tzinfo=timezone(timedelta(hours=7)))
+        grant = uuid.uuid4()
+        entry = slog.normalise(make_entry(1) | {
+            "request_at": naive, "response_at": hanoi, "status": "201", "latency_us": None, "bytes_in": None,
+            "grant_id": grant, "request_sha256": None, "operation": "\x00", "client_ip": "",
+        })
+        assert entry["request_at"] == naive.replace(tzinfo=UTC) and entry["request_at"].tzinfo is UTC
+        assert entry["response_at"] == hanoi and entry["response_at"].utcoffset() == timedelta(0)
+        assert (entry["status"], entry["latency_us"], entry["bytes_in"]) == (201, 0, 0)
+        assert entry["grant_id"] == str(grant)
+        assert entry["request_sha256"] == slog.EMPTY_SHA256
+        assert (entry["operation"], entry["client_ip"]) == (" ", None)
+        assert set(entry) == set(slog.FIELDS)

@@ -58,7 +58,9 @@ def verify(start: From = None, end: To = None, data_dir: DataDir = None,
     """Recompute the hash chain and the signed checkpoints; exit 1 naming the first bad entry.
 
     Read-only: unlike the other commands it does not migrate the database (loading the
-    migrations would also cost more than a second of start-up).
+    migrations would also cost more than a second of start-up). The running writer signs
+    its newest entries within half a second; a tail not yet signed is waited for (up to
+    2 s) and then reported as ``unsealed``.
     """
     from sqlalchemy.exc import DBAPIError
 

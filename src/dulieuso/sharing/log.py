@@ -6,12 +6,15 @@ Design (details and the reasoning in ``docs/exchange-log.md``):
 
 * **One writer per process** (``LogWriter``): a thread that takes every pending entry
   off a queue, and per batch, inside one transaction holding the database's write lock
-  (SQLite ``BEGIN IMMEDIATE``; PostgreSQL ``pg_advisory_xact_lock``), reads the chain
-  head, assigns sequence numbers and chain hashes in order, inserts the entries and one
-  signed ``batch`` checkpoint, commits, and only then completes each request's future.
-  The gateway awaits that future before it releases the response (group commit: the
-  fsync is paid once per batch, not once per call). Because the head is read under the
-  database lock, several processes (uvicorn workers) can write to one log.
+  (SQLite ``BEGIN IMMEDIATE``; PostgreSQL ``pg_advisory_xact_lock``), assigns sequence
+  numbers and chain hashes in order, inserts the entries, commits, and only then
+  completes each request's future. The gateway awaits that future before it releases
+  the response (group commit: the fsync is paid once per batch, not once per call).
+* **Several processes** (uvicorn workers) can write to one log: the chain head is taken
+  under the database lock. The writer keeps the head it last wrote in memory and reads
+  it again only when another connection may have appended: on SQLite when ``PRAGMA
+  data_version`` (which changes only on other connections' commits) has moved, on
+  PostgreSQL with one small query per batch.
 * **Chain** (format 2): ``entry_hash = sha256(prev_hash TAB canonical(entry))`` where the
   canonical form is the text of every field of ``FIELDS`` in order, joined by TAB, with
   an absent value (NULL) written as nothing. Timestamps are
@@ -25,10 +28,23 @@ Design (details and the reasoning in ``docs/exchange-log.md``):
   earlier one; ``verify`` checks every link and the signatures of the last checkpoint
   and of every retention anchor. Each checkpoint records the format of the entries it
   seals (``format_version``).
+* **Sealing is periodic** (like X-Road's asynchronous time-stamping of the message log):
+  the writer signs one ``batch`` checkpoint over everything committed since the previous
+  one once ``SEAL_ENTRIES`` entries or ``SEAL_SECONDS`` have gone by, and when it stops,
+  instead of one per commit. Tamper evidence of the newest entries: until that seal
+  (at most ``SEAL_SECONDS`` after their commit, while the writer runs), the newest
+  entries are chained but not signed, so someone who can write to the database could
+  rewrite or remove *that tail* without ``verify`` noticing; ``verify`` waits up to
+  ``SEAL_SECONDS`` + ``SEAL_GRACE_SECONDS`` for a tail to be sealed and otherwise
+  reports it as ``unsealed``. Everything sealed is protected exactly as before. (The
+  seal signs the hash the writer computed itself, not one read back, so a rewrite or a
+  removal of its own unsealed tail is still caught when no other writer appended after it.)
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import base64
 import hashlib
 import io
@@ -36,13 +52,14 @@ import json
 import logging
 import os
 import queue
-import re
 import threading
 import time
 import zipfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,9 +99,22 @@ FORMAT = f"dulieuso-sharing-log-v{FORMAT_VERSION}"
 KEY_FILE = "sharing-log-ed25519.pem"
 PUBLIC_KEY_FILE = "sharing-log-ed25519.pub.pem"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: The writer seals (signs a checkpoint over) its committed entries once this many are
+#: unsealed or the oldest of them has waited this long, and when it stops. The window
+#: in which the newest entries are chained but not yet signed (see the module docstring).
+SEAL_ENTRIES = 1000
+SEAL_SECONDS = 0.5
+#: How much longer than ``SEAL_SECONDS`` ``verify`` waits for an unsealed tail to be
+#: sealed (a loaded machine, an fsync) before it reports the tail as ``unsealed``.
+SEAL_GRACE_SECONDS = 1.5
+#: The characters the writer replaces with a space in text: C0 controls and DEL.
+_CONTROL_CHARS = "".join(map(chr, range(0x20))) + "\x7f"
+_CLEAN = str.maketrans(_CONTROL_CHARS, " " * len(_CONTROL_CHARS))
 # An arbitrary, fixed key for pg_advisory_xact_lock: "dulieuso sharing log".
 _PG_LOCK_KEY = 0x5D1E50_10
+#: PostgreSQL batches up to this many entries are inserted with one text INSERT sent
+#: together with COMMIT (one round trip); larger ones with COPY.
+_PG_TEXT_ROWS = 16
 
 
 # -- canonical form ----------------------------------------------------------------------
@@ -95,16 +125,26 @@ def format_time(value: datetime) -> str:
 
     The same text SQLAlchemy stores for a datetime on SQLite, so the stored column is
     already canonical there. ``isoformat`` rather than ``strftime``: several times faster
-    and on the writer's hot path.
+    and on the writer's hot path. A value in UTC (what ``normalise`` hands the writer) is
+    cut from its own ``isoformat``: ``+00:00`` is the only thing after the microseconds.
     """
+    if value.tzinfo is UTC:
+        return value.isoformat(" ", "microseconds")[:26]
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(" ", "microseconds")
 
 
 def clean_text(value: object, limit: int = 4000) -> str:
-    """Text as stored: no control characters (they would blur the canonical form)."""
-    return _CONTROL.sub(" ", str(value))[:limit]
+    """Text as stored: no control characters (they would blur the canonical form).
+
+    ``isprintable`` first: a C-level scan that is true for almost every value (no control
+    character can be printable), so the replacement runs only on the rest.
+    """
+    text = value if type(value) is str else str(value)
+    if not text.isprintable():
+        text = text.translate(_CLEAN)
+    return text[:limit] if len(text) > limit else text
 
 
 def field_text(value: object) -> str:
@@ -126,36 +166,54 @@ def chain_hash(prev_hash: str, canonical_text: str) -> str:
     return hashlib.sha256((prev_hash + SEP + canonical_text).encode()).hexdigest()
 
 
+_NULLABLE_TEXT = tuple(name for name in FIELDS if name not in NOT_NULL)
+_NOT_NULL_TEXT = tuple(name for name in FIELDS if name in NOT_NULL and name not in TIME_FIELDS | INT_FIELDS)
+_REQUIRED = tuple(sorted(REQUIRED))
+#: Filled in when absent (the columns are NOT NULL).
+_DEFAULTS = {"latency_us": 0, "bytes_in": 0, "bytes_out": 0, "query": "",
+             "request_sha256": EMPTY_SHA256, "response_sha256": EMPTY_SHA256}
+
+
 def normalise(entry: dict[str, Any]) -> dict[str, Any]:
     """Check and clean an entry before it is queued: required fields, types, no control
     chars, and absent values as None (the canonical form writes NULL and empty text
-    alike, so the writer never stores empty text where NULL is allowed)."""
-    missing = [name for name in REQUIRED if entry.get(name) in (None, "")]
+    alike, so the writer never stores empty text where NULL is allowed).
+
+    On the event loop for every gateway call, hence written out field kind by field kind
+    instead of one generic loop: clean text (almost all of it) costs one ``isprintable``.
+    """
+    get = entry.get
+    missing = [name for name in _REQUIRED if get(name) is None or get(name) == ""]
     if missing:
         raise ValueError(f"log entry lacks {missing}")
     out: dict[str, Any] = {}
-    for name in FIELDS:
-        value = entry.get(name)
+    for name in ("request_at", "response_at"):
+        value = get(name)
+        if not isinstance(value, datetime):
+            raise ValueError(f"{name} must be a datetime")
+        tz = value.tzinfo
+        out[name] = value if tz is UTC else value.astimezone(UTC) if tz else value.replace(tzinfo=UTC)
+    for name in ("latency_us", "status", "bytes_in", "bytes_out"):
+        value = get(name)
+        out[name] = value if type(value) is int else _DEFAULTS[name] if value is None else int(value)
+    for name in _NOT_NULL_TEXT:
+        value = get(name)
+        if value is None:
+            out[name] = _DEFAULTS.get(name, "")
+            continue
+        text = value if type(value) is str else str(value)
+        if not text.isprintable():
+            text = text.translate(_CLEAN)
+        out[name] = text[:4000] if len(text) > 4000 else text
+    for name in _NULLABLE_TEXT:
+        value = get(name)
         if value is None:
             out[name] = None
-        elif name in TIME_FIELDS:
-            if not isinstance(value, datetime):
-                raise ValueError(f"{name} must be a datetime")
-            out[name] = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-        elif name in INT_FIELDS:
-            out[name] = int(value)
-        elif name in NOT_NULL:
-            out[name] = clean_text(value)
-        else:
-            out[name] = clean_text(value) or None
-    for name in ("bytes_in", "bytes_out", "latency_us"):
-        if out[name] is None:
-            out[name] = 0
-    for name in ("request_sha256", "response_sha256"):
-        if out[name] is None:
-            out[name] = EMPTY_SHA256
-    if out["query"] is None:
-        out["query"] = ""
+            continue
+        text = value if type(value) is str else str(value)
+        if not text.isprintable():
+            text = text.translate(_CLEAN)
+        out[name] = (text[:4000] if len(text) > 4000 else text) or None
     return out
 
 
@@ -229,8 +287,26 @@ def checkpoint_hash(message: bytes, signature: str) -> str:
 # -- database access (DBAPI level: the writer and verify are the hot paths) ---------------
 
 
+@dataclass
+class _Head:
+    """What the writer knows of the log's end: the last entry, the last checkpoint, and
+    how far signed checkpoints (``batch`` or ``anchor``) reach."""
+
+    seq: int
+    hash: str
+    cp_id: int
+    cp_hash: str
+    sealed_to: int
+
+
+_FIELD_VALUES = itemgetter(*FIELDS)
+_TIME_AT = tuple(i for i, name in enumerate(FIELDS) if name in TIME_FIELDS)
+_INT_AT = tuple(i for i, name in enumerate(FIELDS) if name in INT_FIELDS)
+
+
 class _Backend:
-    """One dedicated DBAPI connection with the few statements the log needs."""
+    """One dedicated DBAPI connection with the few statements the log needs, and the
+    head of the log as this connection last wrote or read it."""
 
     def __init__(self, engine: Engine, synchronous_full: bool = True) -> None:
         self.engine = engine
@@ -246,6 +322,16 @@ class _Backend:
                 # FULL: the WAL is fsynced on every commit (durable across power loss,
                 # not just across a killed process); group commit pays it once per batch.
                 self.conn.execute("PRAGMA synchronous=FULL")
+        else:
+            # PostgreSQL: BEGIN and COMMIT are ours too, so that they travel with other
+            # statements (each round trip costs the writer thread more than the SQL).
+            import psycopg
+
+            if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self.conn.rollback()  # what a pool's ping may have begun
+            self.conn.autocommit = True
+
+            self.literal = psycopg.ClientCursor(self.conn)  # for statements sent as text
         ph = "?" if self.sqlite else "%s"
         self.ph = ph
         cols = ("seq", "prev_hash", "entry_hash", *FIELDS)
@@ -253,6 +339,8 @@ class _Backend:
             f"INSERT INTO sharing_log_entries ({', '.join(cols)}) VALUES ({', '.join([ph] * len(cols))})"
         )
         self.copy_entries_sql = f"COPY sharing_log_entries ({', '.join(cols)}) FROM STDIN"
+        self.row_sql = f"({', '.join([ph] * len(cols))})"
+        self.insert_entries_head = f"INSERT INTO sharing_log_entries ({', '.join(cols)}) VALUES "
         cp_cols = (
             "id", "kind", "first_seq", "last_seq", "last_hash", "archive_digest", "created_at",
             "key_id", "prev_checkpoint_hash", "signature", "checkpoint_hash", "format_version",
@@ -262,11 +350,20 @@ class _Backend:
             f"INSERT INTO sharing_log_checkpoints ({', '.join(cp_cols)}) "
             f"VALUES ({', '.join([ph] * len(cp_cols))})"
         )
+        #: The head as of this connection's last commit (None: read it again).
+        self.known: _Head | None = None
+        #: SQLite's ``data_version`` when ``known`` was last right.
+        self.data_version: int | None = None
+        self._key: Ed25519PrivateKey | None = None
+        self._key_id = ""
 
     def close(self) -> None:
         try:
             if self.sqlite:
                 self.conn.isolation_level = ""  # give the pool back what it lent
+            else:
+                self.rollback()
+                self.conn.autocommit = False
             self.raw.close()
         except Exception:  # pragma: no cover - closing a broken connection
             log.exception("closing the sharing-log connection failed")
@@ -276,19 +373,20 @@ class _Backend:
         if self.sqlite:
             cur.execute("BEGIN IMMEDIATE")
         else:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
+            cur.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
         return cur
 
     def commit(self) -> None:
-        self.conn.commit() if not self.sqlite else self.conn.execute("COMMIT")
+        self.conn.execute("COMMIT")
 
     def rollback(self) -> None:
+        self.known = None  # whatever was assumed in the transaction is void
         try:
             if self.sqlite:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
-            else:
-                self.conn.rollback()
+            elif self.conn.info.transaction_status != 0:  # not IDLE
+                self.conn.execute("ROLLBACK")
         except Exception:  # pragma: no cover
             log.exception("rollback of the sharing log failed")
 
@@ -302,6 +400,9 @@ class _Backend:
         row = cur.fetchone()
         if row:
             return int(row[0]), row[1]
+        return self._anchor(cur)
+
+    def _anchor(self, cur: Any) -> tuple[int, str]:
         cur.execute(
             "SELECT last_seq, last_hash FROM sharing_log_checkpoints WHERE kind = 'anchor' "
             "ORDER BY id DESC LIMIT 1"
@@ -314,6 +415,57 @@ class _Backend:
         row = cur.fetchone()
         return (int(row[0]), row[1]) if row else (0, GENESIS)
 
+    _HEAD_SQL = (
+        "SELECT (SELECT seq FROM sharing_log_entries ORDER BY seq DESC LIMIT 1), "
+        "(SELECT entry_hash FROM sharing_log_entries ORDER BY seq DESC LIMIT 1), "
+        "(SELECT id FROM sharing_log_checkpoints ORDER BY id DESC LIMIT 1), "
+        "(SELECT checkpoint_hash FROM sharing_log_checkpoints ORDER BY id DESC LIMIT 1), "
+        "(SELECT last_seq FROM sharing_log_checkpoints WHERE kind <> 'export' ORDER BY last_seq DESC LIMIT 1)"
+    )
+
+    def begin_head(self) -> tuple[Any, _Head]:
+        """Begin the locked transaction and take the head: the one this connection knows,
+        unless another connection may have written since.
+
+        SQLite: ``data_version`` changes when another connection commits, never for our
+        own, so the head is read only then. PostgreSQL has no such counter: BEGIN, the
+        lock and the head query go in one round trip (statements of one simple query
+        each take their own snapshot, so the head is read after the lock is held)."""
+        if self.sqlite:
+            cur = self.begin_locked()
+            version = cur.execute("PRAGMA data_version").fetchone()[0]
+            if self.known is not None and version == self.data_version:
+                return cur, self.known
+            self.data_version = version
+            cur.execute(self._HEAD_SQL)
+        else:
+            cur = self.conn.cursor()
+            cur.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_PG_LOCK_KEY}); {self._HEAD_SQL}")
+            cur.nextset()
+            cur.nextset()
+        return cur, self._head_from(cur, cur.fetchone())
+
+    def _head_from(self, cur: Any, row: tuple[Any, ...]) -> _Head:
+        known = self.known
+        seq, entry_hash, cp_id, cp_hash, sealed_to = row
+        if seq is None:
+            seq, entry_hash = self._anchor(cur)
+        head = _Head(int(seq), entry_hash, int(cp_id or 0), cp_hash or GENESIS, int(sealed_to or 0))
+        if known is not None and head.seq <= known.seq and (head.seq, head.hash) != (known.seq, known.hash):
+            # Fewer entries than this writer wrote, or other ones: its newest entries were
+            # removed or rewritten in the database (the log only grows otherwise; another
+            # writer's entries make it longer). Chaining on from what this writer wrote
+            # leaves that visible to verify, where a seal would otherwise sign it.
+            log.error("sharing log: the database ends at entry %d, not at entry %d as this writer wrote it "
+                      "(removed or rewritten?); the chain continues from the written one", head.seq, known.seq)
+            head.seq, head.hash = known.seq, known.hash
+        return head
+
+    def key_id_of(self, key: Ed25519PrivateKey) -> str:
+        if key is not self._key:  # deriving the public key costs a scalar multiplication
+            self._key, self._key_id = key, key_id(key.public_key())
+        return self._key_id
+
     def add_checkpoint(
         self,
         cur: Any,
@@ -323,8 +475,29 @@ class _Backend:
         last_seq: int,
         last_hash: str,
         archive_digest: str | None = None,
+        prev: tuple[int, str] | None = None,
     ) -> dict[str, Any]:
-        last_id, prev = self.last_checkpoint(cur)
+        """Sign and insert a checkpoint; ``prev`` is the last checkpoint's (id, hash)
+        when the caller knows it (read otherwise)."""
+        cp, values = self.sign_checkpoint(key, kind, first_seq, last_seq, last_hash, archive_digest,
+                                          prev if prev is not None else self.last_checkpoint(cur))
+        cur.execute(self.insert_cp_sql, values)
+        self.known = None  # callers other than append() change the checkpoint head
+        return cp
+
+    def sign_checkpoint(
+        self,
+        key: Ed25519PrivateKey,
+        kind: str,
+        first_seq: int,
+        last_seq: int,
+        last_hash: str,
+        archive_digest: str | None = None,
+        prev: tuple[int, str] = (0, GENESIS),
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """A signed checkpoint after ``prev`` (the last one's id and hash), and the values
+        of its row."""
+        last_id, prev_hash = prev
         cp: dict[str, Any] = {
             "id": last_id + 1,
             "kind": kind,
@@ -333,8 +506,8 @@ class _Backend:
             "last_hash": last_hash,
             "archive_digest": archive_digest,
             "created_at": datetime.now(UTC),
-            "key_id": key_id(key.public_key()),
-            "prev_checkpoint_hash": prev,
+            "key_id": self.key_id_of(key),
+            "prev_checkpoint_hash": prev_hash,
             "format_version": FORMAT_VERSION,
         }
         message = checkpoint_message(cp)
@@ -342,67 +515,127 @@ class _Backend:
         cp["checkpoint_hash"] = checkpoint_hash(message, cp["signature"])
         values = [cp[c] for c in self.cp_cols]
         values[self.cp_cols.index("created_at")] = self.time_param(cp["created_at"])
-        cur.execute(self.insert_cp_sql, values)
-        return cp
+        return cp, values
 
-    def append(self, key: Ed25519PrivateKey, entries: Sequence[dict[str, Any]]) -> list[int]:
-        """Chain, insert and seal ``entries`` in one locked transaction; returns their seqs."""
-        cur = self.begin_locked()
+    def append(self, key: Ed25519PrivateKey, entries: Sequence[dict[str, Any]], *, seal: bool = True) -> list[int]:
+        """Chain and insert ``entries`` (normalised) in one locked transaction; with
+        ``seal``, also sign a ``batch`` checkpoint over every entry not yet sealed (this
+        connection's, other writers', or a crashed writer's). Returns their seqs.
+        ``entries`` may be empty: then only the seal."""
+        cur = None
         try:
-            seq, prev = self.head(cur)
-            first = seq + 1
+            cur, head = self.begin_head()
+            seq, prev = head.seq, head.hash
             rows = []
             seqs = []
             sha256 = hashlib.sha256
+            sqlite = self.sqlite
             for entry in entries:
                 seq += 1
-                texts = [field_text(entry[name]) for name in FIELDS]
+                values = _FIELD_VALUES(entry)
+                texts = ["" if value is None else value for value in values]
+                for i in _TIME_AT:
+                    texts[i] = format_time(values[i])
+                for i in _INT_AT:
+                    texts[i] = str(values[i])
                 digest = sha256((prev + SEP + SEP.join(texts)).encode()).hexdigest()
-                row: list[Any] = [seq, prev, digest]
-                if self.sqlite:
-                    # The canonical text of a time is what SQLite stores for it.
-                    row.extend(value if name in TIME_FIELDS else entry[name] for name, value in zip(FIELDS, texts))
-                else:
-                    row.extend(entry[name] for name in FIELDS)
+                row = [seq, prev, digest, *values]
+                if sqlite:  # the canonical text of a time is what SQLite stores for it
+                    for i in _TIME_AT:
+                        row[3 + i] = texts[i]
                 rows.append(row)
                 seqs.append(seq)
                 prev = digest
-            if self.sqlite:
-                cur.executemany(self.insert_entry_sql, rows)
+            # Statements that travel together to PostgreSQL, as text, ending with COMMIT.
+            tail: list[str] = []
+            if rows:
+                if sqlite:
+                    cur.executemany(self.insert_entry_sql, rows)
+                elif len(rows) <= _PG_TEXT_ROWS:
+                    # Values quoted by psycopg itself (client-side binding).
+                    tail.append(self.insert_entries_head + ", ".join(
+                        self.literal.mogrify(self.row_sql, row) for row in rows))
+                else:
+                    # COPY rather than executemany: one statement per batch instead of one
+                    # per entry (measured: about 10 times faster for a batch of 1,000).
+                    with cur.copy(self.copy_entries_sql) as copy:
+                        for row in rows:
+                            copy.write_row(row)
+            after = _Head(seq, prev, head.cp_id, head.cp_hash, head.sealed_to)
+            if seal and after.sealed_to < seq:
+                cp, values = self.sign_checkpoint(key, "batch", after.sealed_to + 1, seq, prev,
+                                                  prev=(head.cp_id, head.cp_hash))
+                if sqlite:
+                    cur.execute(self.insert_cp_sql, values)
+                else:
+                    tail.append(self.literal.mogrify(self.insert_cp_sql, values))
+                after.cp_id, after.cp_hash, after.sealed_to = cp["id"], cp["checkpoint_hash"], seq
+            if sqlite:
+                self.commit()
             else:
-                # COPY rather than executemany: one statement per batch instead of one per
-                # entry (measured: about 10 times faster for a batch of 1,000).
-                with cur.copy(self.copy_entries_sql) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            self.add_checkpoint(cur, key, "batch", first, seq, prev)
-            self.commit()
+                tail.append("COMMIT")
+                cur.execute("; ".join(tail))
+            self.known = after
             return seqs
         except BaseException:
             self.rollback()
             raise
         finally:
-            cur.close()
+            if cur is not None:
+                cur.close()
 
 
 # -- the writer ---------------------------------------------------------------------------
 
 
+def _resolve(waiters: list[tuple[asyncio.Future[int], int]]) -> None:
+    """On the caller's event loop: complete the futures of one committed batch."""
+    for future, seq in waiters:
+        if not future.done():  # a cancelled call: its entry is committed all the same
+            future.set_result(seq)
+
+
+def _reject(waiters: list[asyncio.Future[int]], error: BaseException) -> None:
+    for future in waiters:
+        if not future.done():
+            future.set_exception(error)
+
+
+#: A queue item that only asks the writer to seal (``stop`` uses None).
+_SEAL = object()
+
+
 class LogWriter:
-    """Group-commit writer: ``await writer.append(entry)`` returns once the entry is durable."""
+    """Group-commit writer: ``await writer.append(entry)`` returns once the entry is durable.
+
+    Entries are sealed by a signed checkpoint every ``seal_entries`` entries or
+    ``seal_seconds`` (see the module docstring), and on ``stop`` (also at interpreter
+    exit for the writers made by ``writer_for``).
+    """
 
     MAX_BATCH = 1000
 
-    def __init__(self, engine: Engine, data_dir: Path, *, synchronous_full: bool = True) -> None:
+    def __init__(self, engine: Engine, data_dir: Path, *, synchronous_full: bool = True,
+                 seal_entries: int = SEAL_ENTRIES, seal_seconds: float = SEAL_SECONDS) -> None:
         self.engine = engine
         self.key = load_signing_key(data_dir)
         self.synchronous_full = synchronous_full
-        self._queue: queue.SimpleQueue[tuple[dict[str, Any], Future[int]] | None] = queue.SimpleQueue()
+        self.seal_entries = seal_entries
+        self.seal_seconds = seal_seconds
+        # Items: (entry, future, loop). An asyncio future (``append``) is completed on its
+        # loop, all of a batch's in one call_soon_threadsafe per loop; a concurrent
+        # future (``submit``, loop None) directly.
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="sharing-log-writer", daemon=True)
         self._started = False
         self._lock = threading.Lock()
         self.batches = 0
         self.entries = 0
+        self.seals = 0
+        #: Entries this writer committed and has not sealed, and when the first of them was
+        #: committed (``time.monotonic``); None: nothing of ours is waiting.
+        self._unsealed = 0
+        self._unsealed_since: float | None = None
 
     def start(self) -> None:
         with self._lock:
@@ -413,61 +646,140 @@ class LogWriter:
     def submit(self, entry: dict[str, Any]) -> Future[int]:
         """Queue ``entry``; the future resolves to its sequence number once committed."""
         future: Future[int] = Future()
-        self._queue.put((normalise(entry), future))
+        self._queue.put((normalise(entry), future, None))
         if not self._started:
             self.start()
         return future
 
     async def append(self, entry: dict[str, Any]) -> int:
-        import asyncio
-
-        return await asyncio.wrap_future(self.submit(entry))
+        """Queue ``entry`` and wait until it is committed; returns its sequence number."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] = loop.create_future()
+        self._queue.put((normalise(entry), future, loop))
+        if not self._started:
+            self.start()
+        return await future
 
     def write(self, entry: dict[str, Any], timeout: float = 30) -> int:
         """Blocking variant for scripts and tests."""
         return self.submit(entry).result(timeout)
 
-    def stop(self, timeout: float = 10) -> None:
+    def seal(self) -> None:
+        """Ask the writer to seal what is committed now (without waiting for it)."""
         if self._started:
+            self._queue.put(_SEAL)
+
+    def stop(self, timeout: float = 10) -> None:
+        """Write what is queued, seal, and end the thread."""
+        if self._started and self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout)
 
     def _run(self) -> None:
         backend: _Backend | None = None
         stopping = False
+        # The first commit also seals: a writer that crashed may have left a tail.
+        seal_first = True
+        get = self._queue.get
+        get_nowait = self._queue.get_nowait
         while not stopping:
-            item = self._queue.get()
-            if item is None:
-                break
-            batch = [item]
-            while len(batch) < self.MAX_BATCH:
+            since = self._unsealed_since
+            if since is None:
+                item = get()
+            else:
                 try:
-                    more = self._queue.get_nowait()
+                    item = get(timeout=max(since + self.seal_seconds - time.monotonic(), 0))
                 except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                batch.append(more)
+                    item = _SEAL
+            batch = []
+            asked = item is _SEAL
+            if item is None:
+                stopping = True
+            elif not asked:
+                batch.append(item)
+                while len(batch) < self.MAX_BATCH:
+                    try:
+                        more = get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stopping = True
+                        break
+                    if more is _SEAL:
+                        asked = True
+                        continue
+                    batch.append(more)
+            pending = self._unsealed + len(batch)
+            since = self._unsealed_since
+            seal = asked or (pending > 0 and (
+                seal_first or stopping or pending >= self.seal_entries
+                or (since is not None and time.monotonic() - since >= self.seal_seconds)))
+            if not batch and not seal:
+                continue
             try:
                 if backend is None:
                     backend = _Backend(self.engine, self.synchronous_full)
-                seqs = backend.append(self.key, [entry for entry, _ in batch])
+                seqs = backend.append(self.key, [item[0] for item in batch], seal=seal)
             except BaseException as error:  # every waiting request learns of it
                 log.exception("sharing log batch of %d entries failed", len(batch))
                 if backend is not None:
                     backend.close()
                     backend = None
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
+                self._fail(batch, error)
+                if not batch:  # a seal alone failed: try again a period later
+                    self._unsealed_since = time.monotonic()
                 continue
-            self.batches += 1
-            self.entries += len(batch)
-            for (_, future), seq in zip(batch, seqs, strict=True):
-                future.set_result(seq)
+            if seal:
+                seal_first = False
+                self.seals += 1
+                self._unsealed, self._unsealed_since = 0, None
+            elif batch:
+                self._unsealed = pending
+                if since is None:
+                    self._unsealed_since = time.monotonic()
+            if batch:
+                self.batches += 1
+                self.entries += len(batch)
+                self._complete(batch, seqs)
         if backend is not None:
             backend.close()
+
+    @staticmethod
+    def _complete(batch: list[Any], seqs: list[int]) -> None:
+        by_loop: dict[Any, list[tuple[asyncio.Future[int], int]]] = {}
+        for (_, future, loop), seq in zip(batch, seqs, strict=True):
+            if loop is not None:
+                waiters = by_loop.get(loop)
+                if waiters is None:
+                    waiters = by_loop[loop] = []
+                waiters.append((future, seq))
+            elif not future.done():
+                try:
+                    future.set_result(seq)
+                except InvalidStateError:  # cancelled in between
+                    pass
+        for loop, waiters in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_resolve, waiters)
+            except RuntimeError:  # the loop was closed: nobody is waiting any more
+                pass
+
+    @staticmethod
+    def _fail(batch: list[Any], error: BaseException) -> None:
+        by_loop: dict[Any, list[asyncio.Future[int]]] = {}
+        for _, future, loop in batch:
+            if loop is not None:
+                by_loop.setdefault(loop, []).append(future)
+            elif not future.done():
+                try:
+                    future.set_exception(error)
+                except InvalidStateError:
+                    pass
+        for loop, waiters in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_reject, waiters, error)
+            except RuntimeError:
+                pass
 
 
 _writers: dict[tuple[int, str], LogWriter] = {}
@@ -480,9 +792,20 @@ def writer_for(engine: Engine, data_dir: Path, *, synchronous_full: bool = True)
     with _writers_lock:
         writer = _writers.get(key)
         if writer is None:
+            if not _writers:
+                atexit.register(_stop_writers)
             writer = _writers[key] = LogWriter(engine, data_dir, synchronous_full=synchronous_full)
             writer.start()
         return writer
+
+
+def _stop_writers() -> None:
+    """At interpreter exit: seal what the process's writers committed."""
+    with _writers_lock:
+        writers = list(_writers.values())
+    for writer in writers:
+        if writer._unsealed_since is not None or not writer._queue.empty():
+            writer.stop(timeout=5)
 
 
 # -- verify (implemented in log_verify.py) ---------------------------------------------------

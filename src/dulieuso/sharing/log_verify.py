@@ -21,6 +21,11 @@ Why it is built this way (each step measured; figures in ``bench/README.md``):
   worker processes check independently: a chunk starts from the signed hash of the
   checkpoint before it, checks its entries against every checkpoint inside it, and ends
   on a checkpoint whose hash the next chunk started from (the parent checks each joint).
+* **The newest entries may not be sealed yet.** The writer signs checkpoints
+  periodically (``log.SEAL_SECONDS``); a tail that no checkpoint covers is waited for
+  (``SEAL_SECONDS`` + ``SEAL_GRACE_SECONDS``), then the new checkpoints are checked like
+  the others, and so are the entries they seal beyond the range read (appended since).
+  A tail still unsealed after that is reported as ``unsealed``.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ from dulieuso.sharing.log import (
     FORMAT_VERSION,
     GENESIS,
     PUBLIC_KEY_FILE,
+    SEAL_GRACE_SECONDS,
+    SEAL_SECONDS,
     TIME_FIELDS,
     checkpoint_hash,
     checkpoint_message,
@@ -156,32 +163,11 @@ def verify(
                                 time.perf_counter() - began)
 
         # 1. Checkpoints: every link, every hash; signatures of anchors and of the last one.
-        expected_key = key_id(public)
-        prev_cp = GENESIS
-        batch_ends: dict[int, str] = {}
-        anchor: tuple[int, str] | None = None
-        sealed_to = 0
-        for index, cp in enumerate(checkpoints):
-            if cp["id"] != index + 1:
-                return fail("checkpoint", f"checkpoint {index + 1} is missing (found {cp['id']})", None)
-            message = checkpoint_message(cp)
-            recomputed = checkpoint_hash(message, cp["signature"])
-            if cp["prev_checkpoint_hash"] != prev_cp or recomputed != cp["checkpoint_hash"]:
-                return fail("checkpoint", f"checkpoint {cp['id']} was altered or its chain is broken",
-                            int(cp["last_seq"]))
-            if cp["kind"] == "anchor" or index == len(checkpoints) - 1:
-                if cp["key_id"] != expected_key:
-                    return fail("checkpoint", f"checkpoint {cp['id']} is signed by an unknown key {cp['key_id']}", None)
-                try:
-                    public.verify(base64.b64decode(cp["signature"]), message)
-                except Exception:
-                    return fail("checkpoint", f"checkpoint {cp['id']} has an invalid signature", int(cp["last_seq"]))
-            if cp["kind"] == "batch":
-                batch_ends[int(cp["last_seq"])] = cp["last_hash"]
-                sealed_to = max(sealed_to, int(cp["last_seq"]))
-            elif cp["kind"] == "anchor":
-                anchor = (int(cp["last_seq"]), cp["last_hash"])
-            prev_cp = cp["checkpoint_hash"]
+        seals = _Seals(key_id(public))
+        bad = seals.check(checkpoints, public)
+        if bad is not None:
+            return fail(*bad)
+        batch_ends, anchor, sealed_to = seals.batch_ends, seals.anchor, seals.sealed_to
 
         # 2. Where the chain starts: the first entry's predecessor, a purge anchor, or genesis.
         cur = conn.cursor()
@@ -228,7 +214,7 @@ def verify(
             workers = 1  # another process would open an empty database of its own
         parts = 1 if workers <= 1 else min(workers * CHUNKS_PER_WORKER, total)
         chunks = _plan(conn, sqlite, begin_seq, stop_seq, prev, batch_ends, parts)
-        problem, count = _run(engine, conn, sqlite, chunks, workers)
+        problem, count, last_hash = _run(engine, conn, sqlite, chunks, workers)
         if problem is not None:
             problem.checkpoints = len(checkpoints)
             problem.first_seq, problem.last_seq = first_seq, last_seq
@@ -239,8 +225,12 @@ def verify(
                 return fail("truncated", f"entries {hi + 1}..{sealed_to} are missing: the log was truncated "
                             f"(checkpoints seal it up to entry {sealed_to})", hi + 1, count)
             if hi > sealed_to:
-                return fail("unsealed", f"entry {sealed_to + 1} is not sealed by any signed checkpoint "
-                            "(inserted after the fact)", sealed_to + 1, count)
+                # The writer seals periodically: give it the time it may take, then check
+                # the seal (and the entries it covers beyond this range) like the others.
+                late = _await_seal(conn, sqlite, public, seals, checkpoints, hi, last_hash)
+                if late is not None:
+                    kind, problem_text, bad_seq = late
+                    return fail(kind, problem_text, bad_seq, count)
         return VerifyResult(True, count, len(checkpoints), begin_seq, stop_seq,
                             seconds=time.perf_counter() - began)
     finally:
@@ -260,14 +250,92 @@ _CHECKPOINT_COLUMNS = ("id", "kind", "first_seq", "last_seq", "last_hash", "arch
                        "key_id", "prev_checkpoint_hash", "signature", "checkpoint_hash", "format_version")
 
 
-def _read_checkpoints(conn: Any, sqlite: bool) -> list[dict[str, Any]]:
+def _read_checkpoints(conn: Any, sqlite: bool, after: int = 0) -> list[dict[str, Any]]:
+    """The checkpoints with an id above ``after``, in id order."""
     created = "created_at" if sqlite else "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
     columns = ", ".join(created if name == "created_at" else name for name in _CHECKPOINT_COLUMNS)
     cur = conn.cursor()
-    cur.execute(f"SELECT {columns} FROM sharing_log_checkpoints ORDER BY id")
+    cur.execute(f"SELECT {columns} FROM sharing_log_checkpoints WHERE id > {int(after)} ORDER BY id")
     rows = [dict(zip(_CHECKPOINT_COLUMNS, row, strict=True)) for row in cur.fetchall()]
     cur.close()
     return rows
+
+
+class _Seals:
+    """The checkpoint chain as checked so far: where batch checkpoints end (and the hashes
+    they signed), the last purge anchor, and how far signed checkpoints reach."""
+
+    def __init__(self, expected_key: str) -> None:
+        self.expected_key = expected_key
+        self.count = 0
+        self.prev = GENESIS
+        self.batch_ends: dict[int, str] = {}
+        self.anchor: tuple[int, str] | None = None
+        self.sealed_to = 0
+
+    def check(self, checkpoints: list[dict[str, Any]], public: Ed25519PublicKey) -> tuple[str, str, int | None] | None:
+        """Check ``checkpoints`` (the ones after those checked before): every link and hash,
+        the signatures of anchors and of the last one. Returns (kind, problem, seq) or None."""
+        last = len(checkpoints) - 1
+        for index, cp in enumerate(checkpoints):
+            if cp["id"] != self.count + 1:
+                return "checkpoint", f"checkpoint {self.count + 1} is missing (found {cp['id']})", None
+            message = checkpoint_message(cp)
+            recomputed = checkpoint_hash(message, cp["signature"])
+            if cp["prev_checkpoint_hash"] != self.prev or recomputed != cp["checkpoint_hash"]:
+                return "checkpoint", f"checkpoint {cp['id']} was altered or its chain is broken", int(cp["last_seq"])
+            if cp["kind"] == "anchor" or index == last:
+                if cp["key_id"] != self.expected_key:
+                    return "checkpoint", f"checkpoint {cp['id']} is signed by an unknown key {cp['key_id']}", None
+                try:
+                    public.verify(base64.b64decode(cp["signature"]), message)
+                except Exception:
+                    return "checkpoint", f"checkpoint {cp['id']} has an invalid signature", int(cp["last_seq"])
+            if cp["kind"] == "batch":
+                self.batch_ends[int(cp["last_seq"])] = cp["last_hash"]
+                self.sealed_to = max(self.sealed_to, int(cp["last_seq"]))
+            elif cp["kind"] == "anchor":
+                self.anchor = (int(cp["last_seq"]), cp["last_hash"])
+            self.prev = cp["checkpoint_hash"]
+            self.count += 1
+        return None
+
+
+def _await_seal(conn: Any, sqlite: bool, public: Ed25519PublicKey, seals: _Seals, checkpoints: list[dict[str, Any]],
+                hi: int, last_hash: str) -> tuple[str, str, int] | None:
+    """The log's newest entries (up to ``hi``, whose hash is ``last_hash``) are not sealed
+    yet. The writer seals within ``SEAL_SECONDS`` of a commit: wait that long (and a grace)
+    for checkpoints that reach ``hi``, check them like the others, and check the entries
+    they seal beyond ``hi`` (appended since verify began). Returns (kind, problem, seq)
+    or None when the tail is sealed and intact."""
+    unsealed_from = seals.sealed_to + 1
+    deadline = time.monotonic() + SEAL_SECONDS + SEAL_GRACE_SECONDS
+    while seals.sealed_to < hi:
+        if time.monotonic() >= deadline:
+            message = (f"entry {unsealed_from} is not sealed by any signed checkpoint (inserted after the fact, "
+                       "or its writer stopped before sealing it)")
+            return "unsealed", message, unsealed_from
+        time.sleep(0.05)
+        new = _read_checkpoints(conn, sqlite, after=seals.count)
+        if new:
+            bad = seals.check(new, public)
+            if bad is not None:
+                return bad[0], bad[1], bad[2] if bad[2] is not None else unsealed_from
+            checkpoints.extend(new)
+    # Ends up to hi: those entries were checked above, so their stored hashes are theirs.
+    for seq in sorted(s for s in seals.batch_ends if unsealed_from <= s <= hi):
+        stored = last_hash if seq == hi else _stored_hash(conn, sqlite, seq)
+        if stored != seals.batch_ends[seq]:
+            message = (f"entry {seq} does not match its signed checkpoint (entries were altered, inserted or "
+                       "the chain rewritten)")
+            return "altered", message, seq
+    if seals.sealed_to > hi:
+        ends = tuple((s, seals.batch_ends[s]) for s in sorted(seals.batch_ends) if hi < s <= seals.sealed_to)
+        result = _scan(conn, sqlite, _Chunk(hi + 1, seals.sealed_to, last_hash, ends))
+        if result.problem is not None:
+            problem = result.problem
+            return problem.kind or "altered", problem.problem or "", problem.bad_seq or hi + 1
+    return None
 
 
 def _stored_hash(conn: Any, sqlite: bool, seq: int, before: bool = False) -> str | None:
@@ -312,9 +380,10 @@ def _plan(conn: Any, sqlite: bool, lo: int, hi: int, prev: str, batch_ends: dict
 
 
 def _run(engine: Engine, conn: Any, sqlite: bool, chunks: list[_Chunk],
-         workers: int) -> tuple[VerifyResult | None, int]:
+         workers: int) -> tuple[VerifyResult | None, int, str]:
     """Check the chunks (in this process, or in ``workers`` processes); return the first
-    problem in seq order and the number of entries found intact before it."""
+    problem in seq order, the number of entries found intact before it, and the hash of
+    the last entry (when all are intact)."""
     results: list[_ChunkResult] = []
     if workers <= 1 or len(chunks) == 1:
         for chunk in chunks:
@@ -338,12 +407,12 @@ def _run(engine: Engine, conn: Any, sqlite: bool, chunks: list[_Chunk],
         count += result.entries
         if result.problem is not None:
             result.problem.entries = count
-            return result.problem, count
+            return result.problem, count, ""
         following = chunks[index + 1] if index + 1 < len(chunks) else None
         if following is not None and following.prev != result.last_hash:
             return VerifyResult(False, count, 0, None, None, f"entry {following.lo} does not link to entry "
-                                f"{following.lo - 1}", following.lo, "altered"), count
-    return None, count
+                                f"{following.lo - 1}", following.lo, "altered"), count, ""
+    return None, count, results[-1].last_hash if results else ""
 
 
 def _scan_in_worker(url: str, chunk: _Chunk) -> _ChunkResult:
@@ -386,9 +455,16 @@ def _scan(conn: Any, sqlite: bool, chunk: _Chunk) -> _ChunkResult:
                                          missing_from, "deleted"), missing_from - chunk.lo, "")
     count = chain.bad_seq - chunk.lo
     if chain.bad_end:
-        problem = VerifyResult(False, 0, 0, None, None, f"entry {chain.bad_seq} does not match its signed "
-                               "checkpoint (entries were altered, inserted or the chain rewritten)",
-                               chain.bad_seq, "altered")
+        moved = _seq_of_hash(conn, sqlite, chain.ends[chain.bad_seq], chain.bad_seq)
+        if moved is not None:
+            # The entry the checkpoint signed is further on, and the chain up to here is
+            # intact: an entry that links to its predecessor was put in its place.
+            problem = VerifyResult(False, 0, 0, None, None, f"entry {chain.bad_seq} was inserted (the entry "
+                                   f"its checkpoint signed is now entry {moved})", chain.bad_seq, "inserted")
+        else:
+            problem = VerifyResult(False, 0, 0, None, None, f"entry {chain.bad_seq} does not match its signed "
+                                   "checkpoint (entries were altered, inserted or the chain rewritten)",
+                                   chain.bad_seq, "altered")
     else:
         problem = _diagnose(conn, sqlite, chain.bad_seq, chain.prev, chain.bad_prev, chain.bad_intact)
     return _ChunkResult(problem, count, "")
@@ -498,6 +574,16 @@ def _parse(line: bytes) -> tuple[str, str, bytes]:
     """(entry_hash, prev_hash, material) of one line, whatever its shape."""
     entry, _, material = (line[:-1] if line.endswith(b"\n") else line).partition(b"\t")
     return entry.decode("latin-1"), material.partition(b"\t")[0].decode("latin-1"), material
+
+
+def _seq_of_hash(conn: Any, sqlite: bool, entry_hash: str, after: int) -> int | None:
+    """The first entry after ``after`` with this stored hash (None: none). Only after a failure."""
+    ph = "?" if sqlite else "%s"
+    cur = conn.cursor()
+    cur.execute(f"SELECT min(seq) FROM sharing_log_entries WHERE entry_hash = {ph} AND seq > {ph}", (entry_hash, after))
+    row = cur.fetchone()
+    cur.close()
+    return int(row[0]) if row and row[0] is not None else None
 
 
 def _first_gap(conn: Any, sqlite: bool, lo: int, hi: int) -> tuple[int, int] | None:
