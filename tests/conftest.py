@@ -9,6 +9,7 @@ suite on PostgreSQL (``DULIEUSO_TEST_DATABASE_URL``), each worker in its own sch
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
@@ -16,7 +17,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +145,14 @@ def client(app: Any) -> Iterator[TestClient]:
 
 
 # -- factories -------------------------------------------------------------------------
+
+
+def run_async(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """``asyncio.run`` on a thread of its own. The browser tests' Playwright (sync API)
+    keeps an event loop running on the main thread of a test worker for the whole
+    session, and ``asyncio.run`` refuses to start where a loop runs."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-loop") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def make_agency(db: Session, code: str | None = None, **fields: Any) -> Agency:

@@ -22,6 +22,7 @@ from uvicorn.protocols.http.flow_control import FlowControl
 
 from dulieuso import server
 from dulieuso.server import OneWriteCycle
+from tests.conftest import run_async
 
 
 class Transport:
@@ -58,7 +59,7 @@ def send_all(made: OneWriteCycle, *messages: dict[str, Any]) -> None:
         for message in messages:
             await made.send(message)  # type: ignore[arg-type]
 
-    asyncio.run(main())
+    run_async(main())
 
 
 START = {"type": "http.response.start", "status": 200,

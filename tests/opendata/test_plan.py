@@ -4,7 +4,7 @@ dates and the overdue board."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,7 +21,8 @@ from dulieuso.policy import service as policy
 from tests.conftest import bearer, login
 from tests.opendata.test_requests_support import Voice, make_user, vclient, voice  # noqa: F401  (fixtures)
 
-TODAY = date.today()
+#: Today in Lai Châu (UTC+7), as the plan counts: from 17:00 UTC it is already tomorrow there.
+TODAY = policy.today()
 
 
 def _item(v: Voice, title: str = "Danh sách trường học", days: int = 60, **fields) -> PlannedDataset:

@@ -20,8 +20,8 @@ from urllib.parse import quote, unquote
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from starlette.applications import Starlette
 from sqlalchemy.engine import Engine
+from starlette.applications import Starlette
 
 from dulieuso.app import create_app
 from dulieuso.config import Settings
@@ -29,16 +29,33 @@ from dulieuso.db import make_engine
 from dulieuso.sharing import gateway, gateway_call
 from dulieuso.sharing import log as slog
 from dulieuso.sharing.interfaces import Caller
+from tests.conftest import run_async
 
 try:
     from .test_gateway_support import (
-        PARCEL_FIELDS, SECRET, Registry, ThreadServer, free_port, fresh_database, get_token, log_rows,
-        misbehaving_upstream_app, seed_registry,
+        PARCEL_FIELDS,
+        SECRET,
+        Registry,
+        ThreadServer,
+        free_port,
+        fresh_database,
+        get_token,
+        log_rows,
+        misbehaving_upstream_app,
+        seed_registry,
     )
 except ImportError:  # tests/sharing is not a package
     from test_gateway_support import (
-        PARCEL_FIELDS, SECRET, Registry, ThreadServer, free_port, fresh_database, get_token, log_rows,
-        misbehaving_upstream_app, seed_registry,
+        PARCEL_FIELDS,
+        SECRET,
+        Registry,
+        ThreadServer,
+        free_port,
+        fresh_database,
+        get_token,
+        log_rows,
+        misbehaving_upstream_app,
+        seed_registry,
     )
 
 MANDATORY = ("request_id", "request_at", "response_at", "latency_us", "consumer_agency_id", "consumer_agency_code",
@@ -539,7 +556,7 @@ class TestCommits:
             results.append(await commits.wait(done))
             return results
 
-        results = asyncio.run(main())
+        results = run_async(main())
         assert isinstance(results[3], asyncio.CancelledError) and isinstance(results[7], OSError)
         assert [r for i, r in enumerate(results) if i not in (3, 7)] == [i for i in range(50) if i not in (3, 7)] + [99]
 

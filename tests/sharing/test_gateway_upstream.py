@@ -15,6 +15,7 @@ import pytest
 
 from dulieuso.sharing import gateway_upstream as up
 from dulieuso.sharing.gateway_upstream import UpstreamClient, UpstreamFailure
+from tests.conftest import run_async
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -94,7 +95,7 @@ async def fetch(client: UpstreamClient, url: str, method: str = "GET", headers: 
 
 
 def run(coroutine: Awaitable[Any]) -> Any:
-    return asyncio.run(coroutine)  # type: ignore[arg-type]
+    return run_async(coroutine)  # type: ignore[arg-type]
 
 
 def served(make: Callable[[bytes, bytes], bytes | list[bytes]]) -> Provider:

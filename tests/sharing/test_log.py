@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 
 from dulieuso.db import make_engine
 from dulieuso.sharing import log as slog
+from tests.conftest import run_async
 
 try:
     from .test_gateway_support import cli, fresh_database
@@ -715,7 +716,7 @@ class TestHandOff:
             return list(seqs)
 
         try:
-            seqs = asyncio.run(calls())
+            seqs = run_async(calls())
         finally:
             writer.stop()
         assert sorted(seqs) == list(range(31, 95))
@@ -733,7 +734,7 @@ class TestHandOff:
             return await writer.append(make_entry(2))
 
         try:
-            assert asyncio.run(calls()) == 32
+            assert run_async(calls()) == 32
         finally:
             writer.stop()
         with log.engine.connect() as conn:
@@ -748,7 +749,7 @@ class TestHandOff:
             return await asyncio.gather(*(writer.append(make_entry(i)) for i in range(5)), return_exceptions=True)
 
         try:
-            results = asyncio.run(calls())
+            results = run_async(calls())
         finally:
             writer.stop()
             engine.dispose()
