@@ -205,6 +205,16 @@ def test_built_in_the_background_then_used(big, monkeypatch, served):
     assert query.search(big, **kwargs) == first and served[-1] is not None
 
 
+def test_a_copy_in_the_former_parquet_format_is_removed_when_the_arrow_copy_is_made(big):
+    target = query.projection_path(big, ['"gia" DESC NULLS LAST', '"_id" ASC'])
+    former = target.with_suffix(".parquet")
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_parquet('{big}')) TO '{former}' (FORMAT parquet)")
+    other = big.with_name("v1.sorted-000000000000.parquet")  # another sort's: left for its own rebuild
+    other.write_bytes(former.read_bytes())
+    assert query.prepare_sort(big, "gia desc") == target and target.exists()
+    assert not former.exists() and other.exists()
+
+
 def test_small_resources_get_no_copy(big, served):
     query.search(big, sort="ngay desc")
     assert not list(big.parent.glob("v1.sorted-*"))

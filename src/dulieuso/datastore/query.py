@@ -384,6 +384,8 @@ def prepare_sort(parquet_path: Path, sort: str | Sequence[str]) -> Path:
         sorted_copies.write(cur, relation(path), order, texts, target)
     finally:
         cur.close()
+    # The same sort's copy in the former format (Parquet), which nothing reads any more.
+    target.with_suffix(".parquet").unlink(missing_ok=True)
     return target
 
 
