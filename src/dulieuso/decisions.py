@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from dulieuso.auth.permissions import Actor
+from dulieuso.db import utcnow
+from dulieuso.errors import Invalid
 from dulieuso.i18n import Msg
 
 Issued = TypeVar("Issued")
@@ -103,3 +106,33 @@ def find(session: Session, model: type[Issued], ident: int | str) -> Issued | No
 def latest(session: Session, model: type[Issued]) -> Issued | None:
     """The version with the highest number, or None before the first."""
     return session.scalar(select(model).order_by(model.number.desc()).limit(1))  # type: ignore[attr-defined]
+
+
+def next_header(
+    session: Session, model: type[Any], actor: Actor, data: DecisionInput, when: date, latest: Any | None
+) -> dict[str, Any]:
+    """The header of the next version of ``model`` (number, decision, issued_at/by), as
+    stored in its snapshot and audit record. A decision older than the ``latest``
+    version's is refused (422)."""
+    if latest is not None and when < latest.decision_date:
+        raise Invalid(fields={"decision_date": [Msg("The decision cannot be older than the previous version's.")]})
+    return {
+        "number": (session.scalar(select(func.max(model.number))) or 0) + 1,
+        "decision_number": data.decision_number.strip(),
+        "decision_date": when.isoformat(),
+        "signer": data.signer.strip(),
+        "signer_title": (data.signer_title or "").strip(),
+        "note": (data.note or "").strip(),
+        "issued_at": utcnow().isoformat(),
+        "issued_by": actor.label,
+    }
+
+
+def version_fields(header: dict[str, Any]) -> dict[str, Any]:
+    """The columns a version row shares with its header."""
+    return {
+        "number": header["number"], "decision_number": header["decision_number"],
+        "decision_date": date.fromisoformat(header["decision_date"]), "signer": header["signer"],
+        "signer_title": header["signer_title"], "note": header["note"],
+        "issued_at": datetime.fromisoformat(header["issued_at"]), "issued_by": header["issued_by"],
+    }

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dulieuso import decisions
@@ -28,7 +28,6 @@ from dulieuso.catalog.entries import field_changes
 from dulieuso.catalog.events import CatalogEvent
 from dulieuso.catalog.models import CatalogIssue, Database, EntryStatus, PublicEntry
 from dulieuso.catalog.permissions import CatalogAction
-from dulieuso.db import utcnow
 from dulieuso.errors import Conflict, Invalid, NotFound
 from dulieuso.i18n import Msg
 
@@ -209,25 +208,9 @@ def issue_catalog(session: Session, actor: Actor, data: IssueInput) -> CatalogIs
             Msg("Nothing was accepted since version {n}: there is nothing new to issue.", n=latest.number),
             code="nothing_to_issue",
         )
-    if latest is not None and when < latest.decision_date:
-        raise Invalid(fields={"decision_date": [Msg("The decision cannot be older than the previous version's.")]})
-    number = (session.scalar(select(func.max(CatalogIssue.number))) or 0) + 1
-    issued_at = utcnow()
-    header = {
-        "number": number,
-        "decision_number": data.decision_number.strip(),
-        "decision_date": when.isoformat(),
-        "signer": data.signer.strip(),
-        "signer_title": (data.signer_title or "").strip(),
-        "note": (data.note or "").strip(),
-        "issued_at": issued_at.isoformat(),
-        "issued_by": actor.label,
-    }
-    issue = CatalogIssue(
-        number=number, decision_number=header["decision_number"], decision_date=when, signer=header["signer"],
-        signer_title=header["signer_title"], note=header["note"], issued_at=issued_at, issued_by=actor.label,
-        entry_count=len(entries), snapshot={"entries": entries, "issued": header},
-    )
+    header = decisions.next_header(session, CatalogIssue, actor, data, when, latest)
+    number = header["number"]
+    issue = CatalogIssue(**decisions.version_fields(header), entry_count=len(entries), snapshot={"entries": entries, "issued": header})
     session.add(issue)
     record(
         session, actor, CatalogEvent.ISSUE, issue, after=header, label=f"#{number} {header['decision_number']}",

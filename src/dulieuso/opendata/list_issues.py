@@ -33,7 +33,6 @@ from dulieuso.agencies.models import Agency
 from dulieuso.audit.service import record
 from dulieuso.auth.permissions import Actor, require
 from dulieuso.catalog.models import Database
-from dulieuso.db import utcnow
 from dulieuso.errors import Conflict, Invalid, NotFound
 from dulieuso.i18n import Msg
 from dulieuso.opendata.models import Dataset, DatasetState
@@ -248,25 +247,9 @@ def issue_list(session: Session, actor: Actor, data: IssueInput) -> ListIssue:
             Msg("The plan has not changed since version {n}: there is nothing new to issue.", n=latest.number),
             code="nothing_to_issue",
         )
-    if latest is not None and when < latest.decision_date:
-        raise Invalid(fields={"decision_date": [Msg("The decision cannot be older than the previous version's.")]})
-    number = (session.scalar(select(func.max(ListIssue.number))) or 0) + 1
-    issued_at = utcnow()
-    header = {
-        "number": number,
-        "decision_number": data.decision_number.strip(),
-        "decision_date": when.isoformat(),
-        "signer": data.signer.strip(),
-        "signer_title": (data.signer_title or "").strip(),
-        "note": (data.note or "").strip(),
-        "issued_at": issued_at.isoformat(),
-        "issued_by": actor.label,
-    }
-    issue = ListIssue(
-        number=number, decision_number=header["decision_number"], decision_date=when, signer=header["signer"],
-        signer_title=header["signer_title"], note=header["note"], issued_at=issued_at, issued_by=actor.label,
-        item_count=len(items), snapshot={"items": items, "issued": header},
-    )
+    header = decisions.next_header(session, ListIssue, actor, data, when, latest)
+    number = header["number"]
+    issue = ListIssue(**decisions.version_fields(header), item_count=len(items), snapshot={"items": items, "issued": header})
     session.add(issue)
     session.flush()
     session.add_all(ListIssueItem(issue_id=issue.id, plan_item_id=uuid.UUID(i["id"])) for i in items)
