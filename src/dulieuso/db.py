@@ -10,10 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, String, Text, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -75,6 +75,20 @@ class UUIDPrimaryKey:
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class IssuedVersion:
+    """The columns of a version issued by decision (``decisions.py``): its number, the
+    decision (number, date, signer) and who recorded it when."""
+
+    number: Mapped[int] = mapped_column(unique=True)
+    decision_number: Mapped[str] = mapped_column(String(120))
+    decision_date: Mapped[date]
+    signer: Mapped[str] = mapped_column(String(200))
+    signer_title: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issued_by: Mapped[str] = mapped_column(String(254))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dulieuso.auth.models import enum_column
-from dulieuso.db import Base, Timestamps, UUIDPrimaryKey, utcnow
+from dulieuso.db import Base, IssuedVersion, Timestamps, UUIDPrimaryKey, utcnow
 
 
 class DatabaseLevel(StrEnum):
@@ -303,20 +303,12 @@ class ReviewComment(UUIDPrimaryKey, Base):
     resolved_at: Mapped[datetime | None]
 
 
-class CatalogIssue(UUIDPrimaryKey, Base):
+class CatalogIssue(IssuedVersion, UUIDPrimaryKey, Base):
     """An issued version of the catalog (bản ban hành): an immutable snapshot."""
 
     __tablename__ = "catalog_issues"
     __audited__ = True
 
-    number: Mapped[int] = mapped_column(unique=True)
-    decision_number: Mapped[str] = mapped_column(String(120))
-    decision_date: Mapped[date]
-    signer: Mapped[str] = mapped_column(String(200))
-    signer_title: Mapped[str] = mapped_column(String(200), default="")
-    note: Mapped[str] = mapped_column(Text, default="")
-    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
-    issued_by: Mapped[str] = mapped_column(String(254))
     entry_count: Mapped[int] = mapped_column(default=0)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
 

@@ -23,7 +23,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dulieuso.auth.models import enum_column
-from dulieuso.db import Base, UUIDPrimaryKey, utcnow
+from dulieuso.db import Base, IssuedVersion, UUIDPrimaryKey, utcnow
 from dulieuso.opendata import voice_events, voice_permissions  # noqa: F401  (registers tags and actions)
 
 
@@ -272,7 +272,7 @@ class ListReview(UUIDPrimaryKey, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class ListIssue(UUIDPrimaryKey, Base):
+class ListIssue(IssuedVersion, UUIDPrimaryKey, Base):
     """An issued version of the open-data list (Art. 17(2)): the decision of the PPC
     Chairman, recorded by the platform administrator, with every planned dataset frozen
     in ``snapshot``. Immutable once written (an ORM guard in ``list_issues``)."""
@@ -280,14 +280,6 @@ class ListIssue(UUIDPrimaryKey, Base):
     __tablename__ = "open_data_list_issues"
     __audited__ = True
 
-    number: Mapped[int] = mapped_column(unique=True)
-    decision_number: Mapped[str] = mapped_column(String(120))
-    decision_date: Mapped[date]
-    signer: Mapped[str] = mapped_column(String(200))
-    signer_title: Mapped[str] = mapped_column(String(200), default="")
-    note: Mapped[str] = mapped_column(Text, default="")
-    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
-    issued_by: Mapped[str] = mapped_column(String(254))
     item_count: Mapped[int] = mapped_column(default=0)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
 
